@@ -1,0 +1,181 @@
+/* hybridcache--0.1.0.sql: install script */
+
+-- complain if script is sourced in psql, rather than via CREATE EXTENSION
+\echo Use "CREATE EXTENSION hybridcache" to load this file. \quit
+
+--
+-- Statistics
+--
+CREATE FUNCTION hybridcache_stats(
+    OUT l1_hits bigint,
+    OUT l2_hits bigint,
+    OUT misses bigint,
+    OUT stores bigint,
+    OUT stores_refused bigint,
+    OUT bypasses bigint,
+    OUT evictions bigint,
+    OUT invalidations bigint,
+    OUT entries bigint,
+    OUT bytes_used bigint,
+    OUT bytes_limit bigint,
+    OUT hit_ratio double precision,
+    OUT stats_reset timestamptz)
+RETURNS record
+AS 'MODULE_PATHNAME', 'hybridcache_stats'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+COMMENT ON FUNCTION hybridcache_stats() IS
+'cache-wide hits, misses, stores, bypasses, evictions, invalidations and memory';
+
+CREATE FUNCTION hybridcache_bypass_stats(
+    OUT reason text,
+    OUT count bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'hybridcache_bypass_stats'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+COMMENT ON FUNCTION hybridcache_bypass_stats() IS
+'statements that were not served or stored, by reason';
+
+CREATE FUNCTION hybridcache_table_stats(
+    OUT relid regclass,
+    OUT hits bigint,
+    OUT misses bigint,
+    OUT invalidations bigint,
+    OUT last_invalidation timestamptz)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'hybridcache_table_stats'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+COMMENT ON FUNCTION hybridcache_table_stats() IS
+'per-table hits, misses and invalidations in this database';
+
+CREATE FUNCTION hybridcache_reset_stats()
+RETURNS void
+AS 'MODULE_PATHNAME', 'hybridcache_reset_stats'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+COMMENT ON FUNCTION hybridcache_reset_stats() IS
+'resets the statistics of hybridcache_stats(), hybridcache_bypass_stats() and hybridcache_table_stats()';
+
+--
+-- Invalidation
+--
+CREATE FUNCTION hybridcache_invalidate(regclass)
+RETURNS void
+AS 'MODULE_PATHNAME', 'hybridcache_invalidate'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION hybridcache_invalidate(regclass) IS
+'drops the cached results that read a table, when the transaction commits';
+
+CREATE FUNCTION hybridcache_invalidate_all()
+RETURNS void
+AS 'MODULE_PATHNAME', 'hybridcache_invalidate_all'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION hybridcache_invalidate_all() IS
+'drops every cached result, when the transaction commits';
+
+CREATE FUNCTION cache_invalidate()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'cache_invalidate'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION cache_invalidate() IS
+'trigger function: registers a write of the table it is attached to';
+
+--
+-- Watching tables with invalidation triggers.  The executor and utility
+-- hooks already see every ordinary write; the triggers are for writers they
+-- cannot see, such as logical replication apply.  A statement-level trigger
+-- that always fires covers INSERT, UPDATE, DELETE, TRUNCATE and COPY; a
+-- row-level trigger that fires only in replica mode covers the apply
+-- worker, which fires no statement-level triggers.
+--
+CREATE FUNCTION hybridcache_watch(tbl regclass)
+RETURNS void
+LANGUAGE plpgsql VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    kind "char";
+BEGIN
+    SELECT relkind INTO kind FROM pg_class WHERE oid = tbl;
+    IF kind IS NULL OR kind NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION '"%" is not a table', tbl
+            USING ERRCODE = 'wrong_object_type',
+                  HINT = 'Only tables and partitioned tables can be watched.';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger
+                   WHERE tgrelid = tbl AND tgname = 'hybridcache_invalidate') THEN
+        EXECUTE format('CREATE TRIGGER hybridcache_invalidate'
+                       ' AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s'
+                       ' FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.cache_invalidate()', tbl);
+        EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER hybridcache_invalidate', tbl);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger
+                   WHERE tgrelid = tbl AND tgname = 'hybridcache_invalidate_replica') THEN
+        EXECUTE format('CREATE TRIGGER hybridcache_invalidate_replica'
+                       ' AFTER INSERT OR UPDATE OR DELETE ON %s'
+                       ' FOR EACH ROW EXECUTE FUNCTION @extschema@.cache_invalidate()', tbl);
+        EXECUTE format('ALTER TABLE %s ENABLE REPLICA TRIGGER hybridcache_invalidate_replica', tbl);
+    END IF;
+END;
+$$;
+
+COMMENT ON FUNCTION hybridcache_watch(regclass) IS
+'adds the invalidation triggers to a table';
+
+CREATE FUNCTION hybridcache_unwatch(tbl regclass)
+RETURNS void
+LANGUAGE plpgsql VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    EXECUTE format('DROP TRIGGER IF EXISTS hybridcache_invalidate ON %s', tbl);
+    EXECUTE format('DROP TRIGGER IF EXISTS hybridcache_invalidate_replica ON %s', tbl);
+END;
+$$;
+
+COMMENT ON FUNCTION hybridcache_unwatch(regclass) IS
+'removes the invalidation triggers from a table';
+
+CREATE FUNCTION hybridcache_watch_all()
+RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t regclass;
+    n integer := 0;
+BEGIN
+    FOR t IN
+        SELECT c.oid::regclass
+        FROM pg_class c
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p')
+          AND NOT c.relispartition
+          AND c.relpersistence <> 't'
+          AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+          AND n.nspname NOT LIKE 'pg\_%'
+          AND pg_has_role(c.relowner, 'USAGE')
+          AND NOT EXISTS (SELECT 1 FROM pg_trigger tg
+                          WHERE tg.tgrelid = c.oid
+                            AND tg.tgname = 'hybridcache_invalidate')
+        ORDER BY c.oid
+    LOOP
+        PERFORM @extschema@.hybridcache_watch(t);
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END;
+$$;
+
+COMMENT ON FUNCTION hybridcache_watch_all() IS
+'adds the invalidation triggers to every table the current role owns; returns how many';
+
+-- Administrative functions: superusers only, unless granted.
+REVOKE ALL ON FUNCTION hybridcache_reset_stats() FROM PUBLIC;
+REVOKE ALL ON FUNCTION hybridcache_invalidate(regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION hybridcache_invalidate_all() FROM PUBLIC;

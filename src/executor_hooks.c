@@ -1,0 +1,591 @@
+/*-------------------------------------------------------------------------
+ *
+ * executor_hooks.c
+ *	  Executor and utility hooks: bypass -> key -> L1 -> replay or capture.
+ *
+ * ExecutorStart always runs the previous hook or standard_ExecutorStart,
+ * also for statements that will be served from the cache: permission
+ * checks (tables, columns, function EXECUTE) happen there (invariant I4),
+ * and other extensions see a normal plan state.  It then decides whether
+ * the statement may use the cache and computes its key.  Writes are
+ * registered here for every statement that modifies tables, at any
+ * nesting level.
+ *
+ * The destination is only known in ExecutorRun.  Its first call probes L1
+ * for statements sending their rows straight to the client; a valid entry
+ * is replayed, otherwise the run is captured and stored once the result
+ * is known to be complete (the predicate PortalRunSelect uses for atEnd),
+ * if the consistency check of invalidation.c allows it.
+ *
+ * Per-statement state lives in the executor's query memory context, with
+ * a reset callback that unpins the entry and unlinks the state on every
+ * exit path (normal end, error, portal drop).
+ *
+ * Only top-level statements are served or stored: nested ones (functions,
+ * utility statements such as EXPLAIN ANALYZE, CREATE TABLE AS, COPY,
+ * DECLARE CURSOR) run with other snapshot and row-count semantics.
+ *
+ * Copyright (c) 2026, hybridcache developers
+ *
+ * IDENTIFICATION
+ *	  src/executor_hooks.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/parallel.h"
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "executor/executor.h"
+#include "hybridcache.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_func.h"
+#include "port/atomics.h"
+#include "portability/instr_time.h"
+#include "tcop/utility.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
+
+typedef enum hcPhase
+{
+	HCQ_START,					/* eligible; first ExecutorRun not yet seen */
+	HCQ_HIT,					/* replaying a pinned entry */
+	HCQ_CAPTURE,				/* running for real and capturing */
+	HCQ_DONE					/* nothing more to do */
+} hcPhase;
+
+typedef struct hcQueryState
+{
+	QueryDesc  *qd;
+	struct hcQueryState *next;
+	MemoryContextCallback cb;
+	const hcPlanInfo *info;
+	hcKey		key;
+	int			ttl_s;
+	hcPhase		phase;
+	/* hit */
+	int			desc_id;
+	const hcEntryHeader *hdr;
+	uint64		pos;
+	TupleTableSlot *slot;
+	/* capture */
+	hcCapture  *cap;
+	DestReceiver *tee;
+	uint64		epoch;
+	uint64		gens[HC_MAX_DEPS];
+	double		exec_ms;
+} hcQueryState;
+
+static ExecutorStart_hook_type prev_ExecutorStart = NULL;
+static ExecutorRun_hook_type prev_ExecutorRun = NULL;
+static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
+static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
+static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+
+static int	exec_nesting = 0;
+static int	utility_nesting = 0;
+static hcQueryState *states = NULL;
+
+/* is the extension created in this database? -1: not known yet */
+static int	extension_installed = -1;
+
+static void hc_ExecutorStart(QueryDesc *queryDesc, int eflags);
+static void hc_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction,
+						   uint64 count, bool execute_once);
+static void hc_ExecutorFinish(QueryDesc *queryDesc);
+static void hc_ExecutorEnd(QueryDesc *queryDesc);
+static void hc_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
+							  bool readOnlyTree, ProcessUtilityContext context,
+							  ParamListInfo params, QueryEnvironment *queryEnv,
+							  DestReceiver *dest, QueryCompletion *qc);
+
+static void
+extension_callback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	extension_installed = -1;
+}
+
+void
+hc_install_hooks(void)
+{
+	prev_ExecutorStart = ExecutorStart_hook;
+	ExecutorStart_hook = hc_ExecutorStart;
+	prev_ExecutorRun = ExecutorRun_hook;
+	ExecutorRun_hook = hc_ExecutorRun;
+	prev_ExecutorFinish = ExecutorFinish_hook;
+	ExecutorFinish_hook = hc_ExecutorFinish;
+	prev_ExecutorEnd = ExecutorEnd_hook;
+	ExecutorEnd_hook = hc_ExecutorEnd;
+	prev_ProcessUtility = ProcessUtility_hook;
+	ProcessUtility_hook = hc_ProcessUtility;
+
+	CacheRegisterSyscacheCallback(EXTENSIONOID, extension_callback, (Datum) 0);
+}
+
+/* Whether CREATE EXTENSION hybridcache ran in this database. */
+bool
+hc_extension_installed(void)
+{
+	if (extension_installed < 0)
+		extension_installed = OidIsValid(get_extension_oid("hybridcache", true)) ? 1 : 0;
+	return extension_installed == 1;
+}
+
+static bool
+is_client_dest(CommandDest d)
+{
+	return d == DestRemote || d == DestRemoteExecute || d == DestRemoteSimple;
+}
+
+static hcQueryState *
+find_state(QueryDesc *qd)
+{
+	hcQueryState *st;
+
+	for (st = states; st != NULL; st = st->next)
+		if (st->qd == qd)
+			return st;
+	return NULL;
+}
+
+/* es_query_cxt reset callback: unpin and unlink, on every exit path */
+static void
+state_cleanup(void *arg)
+{
+	hcQueryState *st = (hcQueryState *) arg;
+	hcQueryState **p;
+
+	if (st->desc_id >= 0)
+	{
+		int			desc_id = st->desc_id;
+
+		st->desc_id = -1;
+		hc_l1_release(desc_id);
+	}
+	if (st->phase == HCQ_CAPTURE)
+		hc_count_bypass(HC_BYPASS_INCOMPLETE);
+	for (p = &states; *p != NULL; p = &(*p)->next)
+	{
+		if (*p == st)
+		{
+			*p = st->next;
+			break;
+		}
+	}
+}
+
+/*
+ * Decide whether a top-level SELECT may use the cache and compute its key.
+ * Runs after the standard ExecutorStart, in the query's memory context.
+ */
+static void
+consider_statement(QueryDesc *qd, int eflags)
+{
+	hcBypassReason reason = HC_BYPASS_NONE;
+	const hcPlanInfo *info = NULL;
+	hcKey		key = {0, 0};
+	int			ttl_s = 0;
+	hcQueryState *st;
+	MemoryContext oldcxt;
+
+	if (!hc_enabled)
+		reason = HC_BYPASS_DISABLED;
+	else if (!hc_extension_installed())
+		reason = HC_BYPASS_NOT_INSTALLED;
+	else if (RecoveryInProgress())
+		reason = HC_BYPASS_RECOVERY;
+	else if (eflags & (EXEC_FLAG_BACKWARD | EXEC_FLAG_REWIND | EXEC_FLAG_MARK))
+		reason = HC_BYPASS_CURSOR;
+	else if (qd->instrument_options)
+		reason = HC_BYPASS_INSTRUMENTED;
+	else if (IsolationUsesXactSnapshot())
+		reason = HC_BYPASS_ISOLATION;
+	else if (hc_ttl_s == 0)
+		reason = HC_BYPASS_TTL_ZERO;
+
+	if (reason != HC_BYPASS_NONE)
+	{
+		hc_count_bypass(reason);
+		return;
+	}
+
+	oldcxt = MemoryContextSwitchTo(qd->estate->es_query_cxt);
+	info = hc_plan_info(qd->plannedstmt);
+	reason = info->verdict;
+	if (reason == HC_BYPASS_NONE && !hc_tupdesc_cacheable(qd->tupDesc))
+		reason = HC_BYPASS_RECORD_RESULT;
+	if (reason == HC_BYPASS_NONE && hc_wrote_any(info->deps, info->ndeps))
+		reason = HC_BYPASS_OWN_WRITE;
+	if (reason == HC_BYPASS_NONE)
+	{
+		int			i;
+
+		ttl_s = INT_MAX;
+		for (i = 0; i < info->ndeps; i++)
+			ttl_s = Min(ttl_s, hc_relation_ttl_s(info->deps[i]));
+		if (ttl_s == 0)
+			reason = HC_BYPASS_TTL_ZERO;
+	}
+	if (reason == HC_BYPASS_NONE && !hc_params_usable(qd->params))
+		reason = HC_BYPASS_PARAMS;
+	if (reason == HC_BYPASS_NONE)
+		hc_statement_key(info, qd->params, &key);
+	MemoryContextSwitchTo(oldcxt);
+
+	if (reason != HC_BYPASS_NONE)
+	{
+		hc_count_bypass(reason);
+		return;
+	}
+
+	st = MemoryContextAllocZero(qd->estate->es_query_cxt, sizeof(hcQueryState));
+	st->qd = qd;
+	st->info = info;
+	st->key = key;
+	st->ttl_s = ttl_s;
+	st->phase = HCQ_START;
+	st->desc_id = -1;
+	st->cb.func = state_cleanup;
+	st->cb.arg = st;
+	MemoryContextRegisterResetCallback(qd->estate->es_query_cxt, &st->cb);
+	st->next = states;
+	states = st;
+}
+
+static void
+hc_ExecutorStart(QueryDesc *queryDesc, int eflags)
+{
+	bool		explain_only = (eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0;
+
+	exec_nesting++;
+	PG_TRY();
+	{
+		if (prev_ExecutorStart)
+			prev_ExecutorStart(queryDesc, eflags);
+		else
+			standard_ExecutorStart(queryDesc, eflags);
+	}
+	PG_FINALLY();
+	{
+		exec_nesting--;
+	}
+	PG_END_TRY();
+
+	/* writers register before they can commit, at any nesting level */
+	if (!explain_only && queryDesc->plannedstmt->resultRelations != NIL)
+		hc_register_plan_writes(queryDesc);
+
+	if (queryDesc->operation != CMD_SELECT || explain_only || IsParallelWorker())
+		return;
+
+	if (exec_nesting == 0 && utility_nesting == 0)
+		consider_statement(queryDesc, eflags);
+	else if (hc_enabled)
+		hc_count_bypass(queryDesc->instrument_options ? HC_BYPASS_INSTRUMENTED
+						: HC_BYPASS_NESTED);
+}
+
+/* Run the statement through the previous hook or the standard executor. */
+static void
+run_chained(QueryDesc *qd, ScanDirection direction, uint64 count,
+			bool execute_once)
+{
+	exec_nesting++;
+	PG_TRY();
+	{
+		if (prev_ExecutorRun)
+			prev_ExecutorRun(qd, direction, count, execute_once);
+		else
+			standard_ExecutorRun(qd, direction, count, execute_once);
+	}
+	PG_FINALLY();
+	{
+		exec_nesting--;
+	}
+	PG_END_TRY();
+}
+
+/* First ExecutorRun of an eligible statement: hit, capture, or neither. */
+static void
+begin_run(hcQueryState *st, ScanDirection direction)
+{
+	QueryDesc  *qd = st->qd;
+	const hcPlanInfo *info = st->info;
+	const hcEntryHeader *hdr;
+	int			desc_id;
+	int			i;
+
+	if (!is_client_dest(qd->dest->mydest))
+	{
+		hc_count_bypass(HC_BYPASS_DESTINATION);
+		st->phase = HCQ_DONE;
+		return;
+	}
+	if (!ScanDirectionIsForward(direction))
+	{
+		hc_count_bypass(HC_BYPASS_CURSOR);
+		st->phase = HCQ_DONE;
+		return;
+	}
+
+	hdr = hc_l1_lookup(&st->key, &desc_id);
+	if (hdr != NULL)
+	{
+		if (hc_entry_matches(hdr, &st->key, qd->tupDesc, info->deps, info->ndeps,
+							 hc_current_epoch(),
+							 GetCurrentStatementStartTimestamp(), st->ttl_s))
+		{
+			st->hdr = hdr;
+			st->desc_id = desc_id;
+			st->pos = 0;
+			st->slot = MakeSingleTupleTableSlot(qd->tupDesc, &TTSOpsMinimalTuple);
+			st->phase = HCQ_HIT;
+			hc_count_hit(info->deps, info->ndeps);
+			return;
+		}
+		hc_l1_release(desc_id);
+	}
+
+	hc_count_miss(info->deps, info->ndeps);
+
+	/* the generations this result will be valid for; read after the snapshot */
+	pg_memory_barrier();
+	st->epoch = hc_current_epoch();
+	for (i = 0; i < info->ndeps; i++)
+		st->gens[i] = hc_relation_generation(info->deps[i]);
+
+	st->cap = hc_capture_begin(qd->tupDesc, info->ndeps,
+							   (Size) hc_max_entry_size_kb * 1024,
+							   qd->estate->es_query_cxt);
+	st->phase = HCQ_CAPTURE;
+}
+
+/* Replay a cached result as standard_ExecutorRun would produce it. */
+static void
+replay_run(hcQueryState *st, ScanDirection direction, uint64 count)
+{
+	QueryDesc  *qd = st->qd;
+	EState	   *estate = qd->estate;
+	DestReceiver *dest = qd->dest;
+	MemoryContext oldcxt = MemoryContextSwitchTo(estate->es_query_cxt);
+
+	if (qd->totaltime)
+		InstrStartNode(qd->totaltime);
+
+	estate->es_processed = 0;
+	dest->rStartup(dest, CMD_SELECT, qd->tupDesc);
+	if (ScanDirectionIsForward(direction))
+		hc_replay(st->hdr, &st->pos, st->slot, dest, count, estate);
+	dest->rShutdown(dest);
+
+	if (qd->totaltime)
+		InstrStopNode(qd->totaltime, estate->es_processed);
+
+	MemoryContextSwitchTo(oldcxt);
+}
+
+/* Store a completely captured result if it is worth it and consistent. */
+static void
+finish_capture(hcQueryState *st)
+{
+	QueryDesc  *qd = st->qd;
+	const hcPlanInfo *info = st->info;
+	char	   *blob;
+	Size		len;
+
+	st->phase = HCQ_DONE;
+	if (hc_capture_too_large(st->cap))
+	{
+		hc_count_bypass(HC_BYPASS_TOO_LARGE);
+		return;
+	}
+	if (!hc_capture_ok(st->cap))
+	{
+		hc_count_bypass(HC_BYPASS_INCOMPLETE);
+		return;
+	}
+	if (st->exec_ms < hc_min_exec_time_ms)
+	{
+		hc_count_bypass(HC_BYPASS_CHEAP);
+		return;
+	}
+	if (!hc_store_allowed(info->deps, st->gens, info->ndeps, st->epoch,
+						  qd->snapshot))
+	{
+		hc_count_store_refused();
+		return;
+	}
+	blob = hc_capture_finish(st->cap, &st->key, info->deps, st->gens,
+							 info->ndeps, st->epoch,
+							 GetCurrentStatementStartTimestamp(),
+							 st->exec_ms, &len);
+	if (hc_l1_store(&st->key, blob, len))
+		hc_count_store();
+	else
+		hc_count_store_refused();
+}
+
+/* Run for real, teeing rows into the capture. */
+static void
+capture_run(hcQueryState *st, ScanDirection direction, uint64 count,
+			bool execute_once)
+{
+	QueryDesc  *qd = st->qd;
+	DestReceiver *dest = qd->dest;
+	instr_time	start;
+	instr_time	duration;
+
+	if (!ScanDirectionIsForward(direction) && !ScanDirectionIsNoMovement(direction))
+		hc_capture_poison(st->cap);
+
+	qd->dest = hc_capture_receiver(st->cap, dest);
+	INSTR_TIME_SET_CURRENT(start);
+	PG_TRY();
+	{
+		run_chained(qd, direction, count, execute_once);
+	}
+	PG_FINALLY();
+	{
+		qd->dest = dest;
+	}
+	PG_END_TRY();
+	INSTR_TIME_SET_CURRENT(duration);
+	INSTR_TIME_SUBTRACT(duration, start);
+	st->exec_ms += INSTR_TIME_GET_MILLISEC(duration);
+
+	/* the same test PortalRunSelect uses to decide the portal is at its end */
+	if (ScanDirectionIsForward(direction) &&
+		(count == 0 || qd->estate->es_processed < count))
+		finish_capture(st);
+}
+
+static void
+hc_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
+			   bool execute_once)
+{
+	hcQueryState *st = states ? find_state(queryDesc) : NULL;
+
+	if (st != NULL && st->phase == HCQ_START)
+		begin_run(st, direction);
+
+	if (st == NULL || st->phase == HCQ_DONE)
+		run_chained(queryDesc, direction, count, execute_once);
+	else if (st->phase == HCQ_HIT)
+		replay_run(st, direction, count);
+	else
+		capture_run(st, direction, count, execute_once);
+}
+
+static void
+hc_ExecutorFinish(QueryDesc *queryDesc)
+{
+	exec_nesting++;
+	PG_TRY();
+	{
+		if (prev_ExecutorFinish)
+			prev_ExecutorFinish(queryDesc);
+		else
+			standard_ExecutorFinish(queryDesc);
+	}
+	PG_FINALLY();
+	{
+		exec_nesting--;
+	}
+	PG_END_TRY();
+}
+
+static void
+hc_ExecutorEnd(QueryDesc *queryDesc)
+{
+	if (prev_ExecutorEnd)
+		prev_ExecutorEnd(queryDesc);
+	else
+		standard_ExecutorEnd(queryDesc);
+}
+
+/* Add the invalidation triggers to a table just created (auto_watch). */
+static void
+auto_watch(Node *parsetree)
+{
+	RangeVar   *rv = NULL;
+	Oid			relid;
+	Oid			extoid;
+	Oid			fnoid;
+	Oid			argtypes[1] = {REGCLASSOID};
+	char	   *nspname;
+	char		persistence;
+	char		relkind;
+	HeapTuple	tup;
+
+	if (IsA(parsetree, CreateStmt))
+		rv = ((CreateStmt *) parsetree)->relation;
+	else if (IsA(parsetree, CreateTableAsStmt) &&
+			 ((CreateTableAsStmt *) parsetree)->objtype == OBJECT_TABLE)
+		rv = ((CreateTableAsStmt *) parsetree)->into->rel;
+	if (rv == NULL || !hc_extension_installed())
+		return;
+
+	relid = RangeVarGetRelid(rv, NoLock, true);
+	if (!OidIsValid(relid))
+		return;
+	persistence = get_rel_persistence(relid);
+	relkind = get_rel_relkind(relid);
+	if (persistence == RELPERSISTENCE_TEMP ||
+		(relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE))
+		return;
+
+	extoid = get_extension_oid("hybridcache", true);
+	if (!OidIsValid(extoid))
+		return;
+	tup = SearchSysCache1(EXTENSIONOID, ObjectIdGetDatum(extoid));
+	if (!HeapTupleIsValid(tup))
+		return;
+	nspname = get_namespace_name(((Form_pg_extension) GETSTRUCT(tup))->extnamespace);
+	ReleaseSysCache(tup);
+	fnoid = LookupFuncName(list_make2(makeString(nspname),
+									  makeString("hybridcache_watch")),
+						   1, argtypes, true);
+	if (OidIsValid(fnoid))
+		OidFunctionCall1(fnoid, ObjectIdGetDatum(relid));
+}
+
+static void
+hc_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
+				  bool readOnlyTree, ProcessUtilityContext context,
+				  ParamListInfo params, QueryEnvironment *queryEnv,
+				  DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *parsetree = pstmt->utilityStmt;
+
+	utility_nesting++;
+	PG_TRY();
+	{
+		if (prev_ProcessUtility)
+			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+									params, queryEnv, dest, qc);
+	}
+	PG_FINALLY();
+	{
+		utility_nesting--;
+	}
+	PG_END_TRY();
+
+	/* still before commit: register what the statement wrote */
+	hc_register_utility_writes(parsetree);
+
+	if (hc_auto_watch)
+		auto_watch(parsetree);
+}

@@ -1,0 +1,315 @@
+/*-------------------------------------------------------------------------
+ *
+ * fingerprint.c
+ *	  The 128-bit cache key of a statement, memoised per cached plan.
+ *
+ * A plan's base key is a hash of nodeToString(PlannedStmt) with the fields
+ * that vary for the same query removed (costs, row estimates, locations,
+ * statement offsets, queryId, jitFlags).  The whole PlannedStmt is hashed,
+ * not only planTree: scan nodes name their relation by range-table index,
+ * so only the range table tells count(*) FROM a from count(*) FROM b.
+ *
+ * Building the plan text costs more than starting the executor, so the
+ * base key and the eligibility verdict (eligibility.c) are memoised per
+ * PlannedStmt of a CachedPlan: prepared statements pay once.  A memo dies
+ * with the plan's memory context (reset callback), so a recycled pointer
+ * can never find a stale memo.
+ *
+ * The statement key adds what changes a plan's result at execution time:
+ * the database, the parameter values (their full bytes, not a hash of
+ * them), and, when the plan depends on it, the role, session user,
+ * row_security and the values of the current_setting() names it reads.
+ *
+ * Copyright (c) 2026, hybridcache developers
+ *
+ * IDENTIFICATION
+ *	  src/fingerprint.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "common/hashfn.h"
+#include "hybridcache.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "nodes/params.h"
+#include "tcop/pquery.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/plancache.h"
+#include "utils/portal.h"
+#include "utils/rls.h"
+
+#define HC_SEED_HI	UINT64CONST(0x6879627269646361)
+#define HC_SEED_LO	UINT64CONST(0x9e3779b97f4a7c15)
+
+typedef struct hcMemoEntry
+{
+	PlannedStmt *pstmt;			/* hash key */
+	hcPlanInfo *info;			/* lives in the plan's memory context */
+} hcMemoEntry;
+
+typedef struct hcMemoCallback
+{
+	MemoryContextCallback cb;
+	PlannedStmt *pstmt;
+} hcMemoCallback;
+
+static HTAB *memo = NULL;
+
+/* Field names whose values vary for the same query; dropped from the text. */
+static const char *const volatile_fields[] = {
+	"startup_cost", "total_cost", "plan_rows", "plan_width", "location",
+	"stmt_location", "stmt_len", "queryId", "jitFlags", "parallel_aware",
+	"parallel_safe", "async_capable", NULL
+};
+
+/*
+ * Remove " :field value" for every volatile field, in place.  Values of
+ * these fields are single tokens (numbers or booleans).
+ */
+static size_t
+normalise_plan_text(char *s)
+{
+	char	   *r = s;
+	char	   *w = s;
+
+	while (*r)
+	{
+		if (r[0] == ':' && r > s && r[-1] == ' ')
+		{
+			const char *const *f;
+			bool		dropped = false;
+
+			for (f = volatile_fields; *f; f++)
+			{
+				size_t		n = strlen(*f);
+
+				if (strncmp(r + 1, *f, n) == 0 && r[n + 1] == ' ')
+				{
+					/* skip ":name " and the value token */
+					r += n + 2;
+					while (*r && *r != ' ' && *r != ')' && *r != '}')
+						r++;
+					/* drop the space written before ':' as well */
+					if (w > s && w[-1] == ' ')
+						w--;
+					dropped = true;
+					break;
+				}
+			}
+			if (dropped)
+				continue;
+		}
+		*w++ = *r++;
+	}
+	*w = '\0';
+	return w - s;
+}
+
+/* The base key of a plan: hash of its normalised text. */
+static void
+plan_key(PlannedStmt *pstmt, hcKey *key)
+{
+	char	   *text = nodeToString(pstmt);
+	size_t		len = normalise_plan_text(text);
+
+	key->hi = hash_bytes_extended((unsigned char *) text, len, HC_SEED_HI);
+	key->lo = hash_bytes_extended((unsigned char *) text, len, HC_SEED_LO);
+	pfree(text);
+}
+
+static void
+memo_forget(void *arg)
+{
+	hcMemoCallback *cb = (hcMemoCallback *) arg;
+
+	if (memo != NULL)
+		hash_search(memo, &cb->pstmt, HASH_REMOVE, NULL);
+}
+
+/* The CachedPlan the statement being started comes from, if any. */
+static CachedPlan *
+owning_cached_plan(PlannedStmt *pstmt)
+{
+	CachedPlan *cplan;
+
+	if (ActivePortal == NULL || ActivePortal->cplan == NULL)
+		return NULL;
+	cplan = ActivePortal->cplan;
+	if (!list_member_ptr(cplan->stmt_list, pstmt))
+		return NULL;
+	return cplan;
+}
+
+/*
+ * Analysis and base key of a plan.  Memoised when the plan belongs to a
+ * CachedPlan; otherwise computed in CurrentMemoryContext.
+ */
+const hcPlanInfo *
+hc_plan_info(PlannedStmt *pstmt)
+{
+	CachedPlan *cplan = owning_cached_plan(pstmt);
+	hcMemoEntry *entry;
+	hcPlanInfo *info;
+	MemoryContext oldcxt;
+	hcMemoCallback *cb;
+	bool		found;
+
+	if (cplan == NULL)
+	{
+		info = palloc(sizeof(hcPlanInfo));
+		hc_analyze_plan(pstmt, info);
+		if (info->verdict == HC_BYPASS_NONE)
+			plan_key(pstmt, &info->plan_key);
+		return info;
+	}
+
+	if (memo == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(PlannedStmt *);
+		ctl.entrysize = sizeof(hcMemoEntry);
+		ctl.hcxt = TopMemoryContext;
+		memo = hash_create("hybridcache plan memo", 64, &ctl,
+						   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+
+	entry = hash_search(memo, &pstmt, HASH_FIND, NULL);
+	if (entry != NULL)
+		return entry->info;
+
+	/* analyse in the plan's context so the memo lives exactly as long */
+	oldcxt = MemoryContextSwitchTo(cplan->context);
+	info = palloc(sizeof(hcPlanInfo));
+	hc_analyze_plan(pstmt, info);
+	if (info->verdict == HC_BYPASS_NONE)
+		plan_key(pstmt, &info->plan_key);
+	cb = palloc(sizeof(hcMemoCallback));
+	MemoryContextSwitchTo(oldcxt);
+
+	entry = hash_search(memo, &pstmt, HASH_ENTER, &found);
+	entry->info = info;
+	cb->pstmt = pstmt;
+	cb->cb.func = memo_forget;
+	cb->cb.arg = cb;
+	MemoryContextRegisterResetCallback(cplan->context, &cb->cb);
+	return info;
+}
+
+/* Append the bytes of one parameter value to the key material. */
+static void
+append_param(StringInfo buf, ParamExternData *prm)
+{
+	int16		typlen;
+	bool		typbyval;
+
+	appendBinaryStringInfo(buf, (char *) &prm->ptype, sizeof(Oid));
+	appendStringInfoChar(buf, prm->isnull ? 'n' : 'v');
+	if (prm->isnull)
+		return;
+
+	get_typlenbyval(prm->ptype, &typlen, &typbyval);
+	if (typbyval)
+	{
+		Datum		v = prm->value;
+
+		if (typlen < (int) sizeof(Datum))
+			v &= (((Datum) 1) << (typlen * 8)) - 1;
+		appendBinaryStringInfo(buf, (char *) &v, sizeof(Datum));
+	}
+	else if (typlen == -1)
+	{
+		struct varlena *v = PG_DETOAST_DATUM_PACKED(prm->value);
+		uint32		len = VARSIZE_ANY_EXHDR(v);
+
+		appendBinaryStringInfo(buf, (char *) &len, sizeof(len));
+		appendBinaryStringInfo(buf, VARDATA_ANY(v), len);
+		if ((Pointer) v != DatumGetPointer(prm->value))
+			pfree(v);
+	}
+	else if (typlen == -2)
+	{
+		const char *s = DatumGetCString(prm->value);
+		uint32		len = strlen(s);
+
+		appendBinaryStringInfo(buf, (char *) &len, sizeof(len));
+		appendBinaryStringInfo(buf, s, len);
+	}
+	else
+		appendBinaryStringInfo(buf, DatumGetPointer(prm->value), typlen);
+}
+
+/*
+ * The key of one execution of a plan.  The caller has checked that params
+ * has no fetch hook and that every non-null parameter has a type.
+ */
+void
+hc_statement_key(const hcPlanInfo *info, ParamListInfo params, hcKey *key)
+{
+	StringInfoData buf;
+	int			i;
+
+	initStringInfo(&buf);
+	appendBinaryStringInfo(&buf, (char *) &info->plan_key, sizeof(hcKey));
+	appendBinaryStringInfo(&buf, (char *) &MyDatabaseId, sizeof(Oid));
+
+	if (params != NULL)
+	{
+		appendBinaryStringInfo(&buf, (char *) &params->numParams, sizeof(int));
+		for (i = 0; i < params->numParams; i++)
+			append_param(&buf, &params->params[i]);
+	}
+
+	if (info->depends_on_role)
+	{
+		Oid			userid = GetUserId();
+		Oid			sessionid = GetSessionUserId();
+
+		appendStringInfoChar(&buf, 'r');
+		appendBinaryStringInfo(&buf, (char *) &userid, sizeof(Oid));
+		appendBinaryStringInfo(&buf, (char *) &sessionid, sizeof(Oid));
+		appendStringInfoChar(&buf, row_security ? 't' : 'f');
+	}
+
+	for (i = 0; i < info->nsettings; i++)
+	{
+		const char *value = GetConfigOption(info->settings[i], true, false);
+
+		appendStringInfoChar(&buf, 's');
+		appendStringInfoString(&buf, info->settings[i]);
+		appendStringInfoChar(&buf, '\0');
+		if (value == NULL)
+			appendStringInfoChar(&buf, 'n');
+		else
+		{
+			appendStringInfoChar(&buf, 'v');
+			appendStringInfoString(&buf, value);
+			appendStringInfoChar(&buf, '\0');
+		}
+	}
+
+	key->hi = hash_bytes_extended((unsigned char *) buf.data, buf.len, HC_SEED_HI);
+	key->lo = hash_bytes_extended((unsigned char *) buf.data, buf.len, HC_SEED_LO);
+	pfree(buf.data);
+}
+
+/* Check that the parameters can be part of a key. */
+bool
+hc_params_usable(ParamListInfo params)
+{
+	int			i;
+
+	if (params == NULL)
+		return true;
+	if (params->paramFetch != NULL || params->paramCompile != NULL)
+		return false;
+	for (i = 0; i < params->numParams; i++)
+		if (!params->params[i].isnull && !OidIsValid(params->params[i].ptype))
+			return false;
+	return true;
+}

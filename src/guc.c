@@ -1,0 +1,377 @@
+/*-------------------------------------------------------------------------
+ *
+ * guc.c
+ *	  Configuration parameters of hybridcache and the per-table TTL list.
+ *
+ * All GUCs are defined here.  hybridcache.table_ttl is a list such as
+ * 'orders=5s, public.products=1h, audit_log=0': the check hook parses it
+ * into a flat array (the GUC "extra"), the assign hook publishes it, and
+ * hc_relation_ttl_s() resolves a relation's effective TTL through a small
+ * backend-local cache that is dropped whenever the list changes or the
+ * relation is renamed (relcache callback, see invalidation.c).
+ *
+ * An unqualified name applies to a table of that name in any schema; a
+ * qualified one to exactly that table.  A TTL of 0 means "never cache
+ * queries reading this table".
+ *
+ * Copyright (c) 2026, hybridcache developers
+ *
+ * IDENTIFICATION
+ *	  src/guc.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <limits.h>
+
+#include "hybridcache.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/varlena.h"
+
+/*---- GUC variables ----*/
+bool		hc_enabled = true;
+int			hc_ttl_s = 300;
+char	   *hc_table_ttl_string = NULL;
+int			hc_shared_memory_kb = 64 * 1024;
+int			hc_max_entries = 16384;
+int			hc_max_entry_size_kb = 1024;
+double		hc_min_exec_time_ms = 0.0;
+bool		hc_auto_watch = false;
+
+/* One parsed element of hybridcache.table_ttl. */
+typedef struct hcTableTtl
+{
+	char		nspname[NAMEDATALEN];	/* empty: any schema */
+	char		relname[NAMEDATALEN];
+	int			ttl_s;
+} hcTableTtl;
+
+typedef struct hcTableTtlList
+{
+	int			n;
+	hcTableTtl	items[FLEXIBLE_ARRAY_MEMBER];
+} hcTableTtlList;
+
+static hcTableTtlList *table_ttls = NULL;
+
+/* backend-local cache: relid -> TTL override (-1 = none) */
+typedef struct hcTtlCacheEntry
+{
+	Oid			relid;
+	int			ttl_s;
+} hcTtlCacheEntry;
+
+static HTAB *ttl_cache = NULL;
+
+static bool check_table_ttl(char **newval, void **extra, GucSource source);
+static void assign_table_ttl(const char *newval, void *extra);
+
+/*
+ * Define every hybridcache GUC.  Called from _PG_init while
+ * shared_preload_libraries is being processed.
+ */
+void
+hc_define_gucs(void)
+{
+	DefineCustomBoolVariable("hybridcache.enabled",
+							 "Enables serving and storing query results in the cache.",
+							 "Turn it off for a session or with SET LOCAL for one transaction to bypass the cache.",
+							 &hc_enabled,
+							 true,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("hybridcache.ttl",
+							"Sets the maximum age of a cached result a statement accepts.",
+							"Zero disables caching.",
+							&hc_ttl_s,
+							300,
+							0, INT_MAX / 1000,
+							PGC_USERSET,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("hybridcache.table_ttl",
+							   "Sets per-table maximum ages, overriding hybridcache.ttl.",
+							   "A comma-separated list of table=duration, for example 'orders=5s, public.products=1h, audit_log=0'; 0 means never cache queries reading that table.",
+							   &hc_table_ttl_string,
+							   "",
+							   PGC_USERSET,
+							   GUC_LIST_INPUT,
+							   check_table_ttl, assign_table_ttl, NULL);
+
+	DefineCustomIntVariable("hybridcache.max_entry_size",
+							"Sets the largest result that is stored in the cache.",
+							NULL,
+							&hc_max_entry_size_kb,
+							1024,
+							1, 1024 * 1024,
+							PGC_SUSET,
+							GUC_UNIT_KB,
+							NULL, NULL, NULL);
+
+	DefineCustomRealVariable("hybridcache.min_exec_time",
+							 "Sets the minimum execution time of a result worth storing.",
+							 "Results of statements that ran faster are not stored.",
+							 &hc_min_exec_time_ms,
+							 0.0,
+							 0.0, 3600.0 * 1000.0,
+							 PGC_SUSET,
+							 GUC_UNIT_MS,
+							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("hybridcache.auto_watch",
+							 "Adds the invalidation triggers to tables created from now on.",
+							 "See hybridcache_watch(); the triggers are only needed for writers the executor hooks cannot see, such as logical replication.",
+							 &hc_auto_watch,
+							 false,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("hybridcache.shared_memory",
+							"Sets the amount of shared memory for cached results.",
+							NULL,
+							&hc_shared_memory_kb,
+							64 * 1024,
+							1024, INT_MAX,
+							PGC_POSTMASTER,
+							GUC_UNIT_KB,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("hybridcache.max_entries",
+							"Sets the maximum number of cached results.",
+							NULL,
+							&hc_max_entries,
+							16384,
+							128, 16 * 1024 * 1024,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("hybridcache");
+}
+
+/*
+ * Parse one "name=duration" element into *item.  Returns false with a
+ * check-hook detail message on bad input.
+ */
+static bool
+parse_table_ttl_item(char *elem, hcTableTtl *item)
+{
+	char	   *eq = strrchr(elem, '=');
+	char	   *name;
+	char	   *value;
+	List	   *parts;
+	const char *hintmsg = NULL;
+	int			ttl;
+
+	if (eq == NULL)
+	{
+		GUC_check_errdetail("Element \"%s\" is not of the form table=duration.", elem);
+		return false;
+	}
+	*eq = '\0';
+	name = elem;
+	value = eq + 1;
+
+	while (*value == ' ' || *value == '\t')
+		value++;
+
+	if (!SplitIdentifierString(pstrdup(name), '.', &parts) ||
+		list_length(parts) < 1 || list_length(parts) > 2)
+	{
+		GUC_check_errdetail("\"%s\" is not a valid table name.", name);
+		return false;
+	}
+	if (!parse_int(value, &ttl, GUC_UNIT_S, &hintmsg) || ttl < 0 ||
+		ttl > INT_MAX / 1000)
+	{
+		GUC_check_errdetail("Invalid duration \"%s\" for table \"%s\".", value, name);
+		if (hintmsg)
+			GUC_check_errhint("%s", hintmsg);
+		else
+			GUC_check_errhint("Use a number of seconds or a value with a unit, such as 5s, 10min or 1h.");
+		list_free(parts);
+		return false;
+	}
+
+	memset(item, 0, sizeof(*item));
+	if (list_length(parts) == 2)
+	{
+		strlcpy(item->nspname, linitial(parts), NAMEDATALEN);
+		strlcpy(item->relname, lsecond(parts), NAMEDATALEN);
+	}
+	else
+		strlcpy(item->relname, linitial(parts), NAMEDATALEN);
+	item->ttl_s = ttl;
+	list_free(parts);
+	return true;
+}
+
+/*
+ * Check hook: parse the whole list; never raises errors or has side
+ * effects.  The parsed list travels to the assign hook as "extra".
+ */
+static bool
+check_table_ttl(char **newval, void **extra, GucSource source)
+{
+	char	   *raw;
+	char	   *p;
+	int			nitems = 0;
+	int			cap;
+	hcTableTtlList *list;
+	bool		ok = true;
+
+	raw = pstrdup(*newval);
+	cap = 1;
+	for (p = raw; *p; p++)
+		if (*p == ',')
+			cap++;
+
+	list = malloc(offsetof(hcTableTtlList, items) + cap * sizeof(hcTableTtl));
+	if (list == NULL)
+	{
+		pfree(raw);
+		return false;
+	}
+
+	p = raw;
+	while (ok && p != NULL)
+	{
+		char	   *comma = strchr(p, ',');
+		char	   *end;
+
+		if (comma)
+			*comma = '\0';
+		/* trim */
+		while (*p == ' ' || *p == '\t' || *p == '\n')
+			p++;
+		end = p + strlen(p);
+		while (end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n'))
+			*--end = '\0';
+
+		if (*p != '\0')
+			ok = parse_table_ttl_item(p, &list->items[nitems++]);
+		else if (comma != NULL)
+		{
+			GUC_check_errdetail("The list contains an empty element.");
+			ok = false;
+		}
+		p = comma ? comma + 1 : NULL;
+	}
+	pfree(raw);
+
+	if (!ok)
+	{
+		free(list);
+		return false;
+	}
+	list->n = nitems;
+	*extra = list;
+	return true;
+}
+
+static void
+assign_table_ttl(const char *newval, void *extra)
+{
+	table_ttls = (hcTableTtlList *) extra;
+	/* every cached resolution may be wrong now */
+	if (ttl_cache != NULL)
+	{
+		hash_destroy(ttl_cache);
+		ttl_cache = NULL;
+	}
+}
+
+/* Forget the cached TTL of one relation (InvalidOid: all of them). */
+void
+hc_table_ttl_forget(Oid relid)
+{
+	if (ttl_cache == NULL)
+		return;
+	if (relid == InvalidOid)
+	{
+		hash_destroy(ttl_cache);
+		ttl_cache = NULL;
+	}
+	else
+		hash_search(ttl_cache, &relid, HASH_REMOVE, NULL);
+}
+
+/* Look a relation up in the table_ttl list: its override or -1. */
+static int
+lookup_table_ttl(Oid relid)
+{
+	char	   *relname;
+	char	   *nspname = NULL;
+	int			result = -1;
+	int			i;
+
+	relname = get_rel_name(relid);
+	if (relname == NULL)
+		return -1;
+
+	for (i = 0; i < table_ttls->n; i++)
+	{
+		hcTableTtl *item = &table_ttls->items[i];
+
+		if (strcmp(item->relname, relname) != 0)
+			continue;
+		if (item->nspname[0] != '\0')
+		{
+			if (nspname == NULL)
+				nspname = get_namespace_name(get_rel_namespace(relid));
+			if (nspname == NULL || strcmp(item->nspname, nspname) != 0)
+				continue;
+		}
+		/* the last matching element wins, as in most list settings */
+		result = item->ttl_s;
+	}
+	pfree(relname);
+	if (nspname)
+		pfree(nspname);
+	return result;
+}
+
+/*
+ * The TTL in seconds a reader applies to results depending on relid:
+ * the table's override, else hybridcache.ttl.
+ */
+int
+hc_relation_ttl_s(Oid relid)
+{
+	hcTtlCacheEntry *entry;
+	bool		found;
+
+	if (table_ttls == NULL || table_ttls->n == 0)
+		return hc_ttl_s;
+
+	if (ttl_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(hcTtlCacheEntry);
+		ctl.hcxt = TopMemoryContext;
+		ttl_cache = hash_create("hybridcache table TTLs", 64, &ctl,
+								HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+
+	entry = hash_search(ttl_cache, &relid, HASH_FIND, NULL);
+	if (entry == NULL)
+	{
+		/* resolve first: the catalog lookup may fail */
+		int			ttl = lookup_table_ttl(relid);
+
+		entry = hash_search(ttl_cache, &relid, HASH_ENTER, &found);
+		entry->ttl_s = ttl;
+	}
+
+	return entry->ttl_s >= 0 ? entry->ttl_s : hc_ttl_s;
+}

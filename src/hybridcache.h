@@ -1,0 +1,185 @@
+/*-------------------------------------------------------------------------
+ *
+ * hybridcache.h
+ *	  Declarations shared between the modules of the hybridcache extension.
+ *
+ * Each module owns one responsibility (see DESIGN.md "Modules"); this
+ * header holds only what crosses module boundaries: GUC variables, the
+ * cache key, the per-plan analysis result and the entry points of each
+ * module.
+ *
+ * Copyright (c) 2026, hybridcache developers
+ *
+ * IDENTIFICATION
+ *	  src/hybridcache.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef HYBRIDCACHE_H
+#define HYBRIDCACHE_H
+
+#include "executor/execdesc.h"
+#include "nodes/pg_list.h"
+#include "nodes/plannodes.h"
+#include "storage/lwlock.h"
+#include "utils/snapshot.h"
+#include "utils/timestamp.h"
+
+/* Version of the L1/L2 entry format; bump on any layout change. */
+#define HC_FORMAT_VERSION	1
+
+/* Most dependency relations one cached query may have. */
+#define HC_MAX_DEPS			64
+
+/* Most current_setting() names one cached query may depend on. */
+#define HC_MAX_SETTINGS		8
+
+/*---- GUC variables (guc.c) ----*/
+extern bool hc_enabled;
+extern int	hc_ttl_s;
+extern char *hc_table_ttl_string;
+extern int	hc_shared_memory_kb;
+extern int	hc_max_entries;
+extern int	hc_max_entry_size_kb;
+extern double hc_min_exec_time_ms;
+extern bool hc_auto_watch;
+
+extern void hc_define_gucs(void);
+extern int	hc_relation_ttl_s(Oid relid);
+extern void hc_table_ttl_forget(Oid relid);
+
+/*---- the cache key ----*/
+typedef struct hcKey
+{
+	uint64		hi;
+	uint64		lo;
+} hcKey;
+
+static inline bool
+hc_key_equal(const hcKey *a, const hcKey *b)
+{
+	return a->hi == b->hi && a->lo == b->lo;
+}
+
+/*---- reasons for not serving/storing a statement (stats.c has names) ----*/
+typedef enum hcBypassReason
+{
+	HC_BYPASS_NONE = 0,
+	HC_BYPASS_DISABLED,			/* hybridcache.enabled = off */
+	HC_BYPASS_NOT_INSTALLED,	/* extension not created in this database */
+	HC_BYPASS_NESTED,			/* inside a function, utility statement, ... */
+	HC_BYPASS_DESTINATION,		/* results not going straight to the client */
+	HC_BYPASS_CURSOR,			/* scrollable/rewindable or backward fetch */
+	HC_BYPASS_INSTRUMENTED,		/* EXPLAIN ANALYZE, auto_explain analyze */
+	HC_BYPASS_ISOLATION,		/* REPEATABLE READ / SERIALIZABLE: no hits */
+	HC_BYPASS_OWN_WRITE,		/* this transaction wrote a dependency */
+	HC_BYPASS_RECOVERY,			/* hot standby: writes are not observed */
+	HC_BYPASS_STATEMENT,		/* not a plain SELECT (locking, modifying CTE) */
+	HC_BYPASS_NO_RELATION,		/* reads no table: nothing worth caching */
+	HC_BYPASS_MUTABLE_FUNCTION, /* volatile or stable function */
+	HC_BYPASS_RELATION_KIND,	/* catalog, temp, foreign, sequence, ... */
+	HC_BYPASS_TABLESAMPLE,
+	HC_BYPASS_UNSUPPORTED_NODE, /* plan node this version does not know */
+	HC_BYPASS_RECORD_RESULT,	/* anonymous record column in the result */
+	HC_BYPASS_TOO_MANY_DEPS,
+	HC_BYPASS_TTL_ZERO,			/* a TTL of 0 applies */
+	HC_BYPASS_PARAMS,			/* dynamic parameter hooks */
+	HC_BYPASS_TOO_LARGE,		/* result exceeded hybridcache.max_entry_size */
+	HC_BYPASS_INCOMPLETE,		/* portal closed before the end */
+	HC_BYPASS_CHEAP,			/* below hybridcache.min_exec_time */
+	HC_BYPASS_NUM_REASONS
+} hcBypassReason;
+
+/*
+ * What one walk over a PlannedStmt found out (eligibility.c).  Memoised per
+ * cached plan together with the plan's base fingerprint (fingerprint.c).
+ */
+typedef struct hcPlanInfo
+{
+	hcBypassReason verdict;		/* HC_BYPASS_NONE when cacheable */
+	bool		depends_on_role;	/* RLS, current_user, ... */
+	int			ndeps;
+	Oid			deps[HC_MAX_DEPS];	/* relations, with partition ancestors */
+	int			nsettings;
+	char	   *settings[HC_MAX_SETTINGS];	/* current_setting() names */
+	hcKey		plan_key;		/* normalised plan hash (no params/role) */
+} hcPlanInfo;
+
+/*---- eligibility.c ----*/
+extern void hc_analyze_plan(PlannedStmt *pstmt, hcPlanInfo *info);
+extern bool hc_tupdesc_cacheable(TupleDesc tupdesc);
+
+/*---- fingerprint.c ----*/
+extern const hcPlanInfo *hc_plan_info(PlannedStmt *pstmt);
+extern void hc_statement_key(const hcPlanInfo *info, ParamListInfo params,
+							 hcKey *key);
+extern bool hc_params_usable(ParamListInfo params);
+
+/*---- invalidation.c ----*/
+extern Size hc_invalidation_shmem_size(void);
+extern void hc_invalidation_shmem_init(void);
+extern void hc_invalidation_init(void);
+extern void hc_register_write(Oid relid);
+extern void hc_register_plan_writes(QueryDesc *queryDesc);
+extern void hc_register_utility_writes(Node *parsetree);
+extern bool hc_wrote_any(const Oid *relids, int n);
+extern uint64 hc_current_epoch(void);
+extern uint64 hc_relation_generation(Oid relid);
+extern bool hc_store_allowed(const Oid *relids, const uint64 *gens, int n,
+							 uint64 epoch, Snapshot snapshot);
+
+/*---- l1_store.c ----*/
+typedef struct hcEntryHeader hcEntryHeader;
+extern Size hc_l1_shmem_size(void);
+extern void hc_l1_shmem_init(void);
+extern const hcEntryHeader *hc_l1_lookup(const hcKey *key, int *desc_id);
+extern void hc_l1_release(int desc_id);
+extern bool hc_l1_store(const hcKey *key, const char *blob, Size len);
+extern void hc_l1_release_all_pins(void);
+extern void hc_l1_usage(int64 *entries, int64 *bytes_used, int64 *bytes_limit);
+
+/*---- result.c ----*/
+typedef struct hcCapture hcCapture;
+extern hcCapture *hc_capture_begin(TupleDesc tupdesc, int ndeps,
+								   Size max_bytes, MemoryContext cxt);
+extern void hc_capture_poison(hcCapture *cap);
+extern DestReceiver *hc_capture_receiver(hcCapture *cap, DestReceiver *inner);
+extern bool hc_capture_ok(hcCapture *cap);
+extern bool hc_capture_too_large(hcCapture *cap);
+extern char *hc_capture_finish(hcCapture *cap, const hcKey *key,
+							   const Oid *deps, const uint64 *gens, int ndeps,
+							   uint64 epoch, TimestampTz created,
+							   double exec_ms, Size *len);
+extern bool hc_entry_matches(const hcEntryHeader *hdr, const hcKey *key,
+							 TupleDesc tupdesc, const Oid *deps, int ndeps,
+							 uint64 epoch, TimestampTz now, int ttl_s);
+extern uint64 hc_entry_ntuples(const hcEntryHeader *hdr);
+extern double hc_entry_exec_ms(const hcEntryHeader *hdr);
+extern uint64 hc_replay(const hcEntryHeader *hdr, uint64 *pos,
+						TupleTableSlot *slot, DestReceiver *dest,
+						uint64 count, EState *estate);
+
+/*---- executor_hooks.c ----*/
+extern void hc_install_hooks(void);
+extern bool hc_extension_installed(void);
+
+/*---- stats.c ----*/
+extern Size hc_stats_shmem_size(void);
+extern void hc_stats_shmem_init(void);
+extern void hc_count_bypass(hcBypassReason reason);
+extern void hc_count_hit(const Oid *deps, int ndeps);
+extern void hc_count_miss(const Oid *deps, int ndeps);
+extern void hc_count_store(void);
+extern void hc_count_store_refused(void);
+extern void hc_count_eviction(void);
+extern void hc_count_invalidation(Oid relid);
+extern void hc_stats_flush_tables(bool force);
+extern const char *hc_bypass_reason_name(hcBypassReason reason);
+
+/*---- shared memory (hybridcache.c) ----*/
+extern LWLockPadded *hc_locks;	/* HC_NUM_PARTITIONS + HC_LOCK_EXTRA */
+#define HC_NUM_PARTITIONS	32
+#define HC_LOCK_TABLE_STATS	(HC_NUM_PARTITIONS + 0)
+#define HC_LOCK_EXTRA		1
+
+#endif							/* HYBRIDCACHE_H */

@@ -1,0 +1,602 @@
+/*-------------------------------------------------------------------------
+ *
+ * invalidation.c
+ *	  Writer registration, generations and writer-XID rings.
+ *
+ * The protocol (DESIGN.md "Write path", INTERNALS.md section 5): every
+ * relation hashes to a generation slot holding a 64-bit generation and a
+ * small ring of the top-level XIDs that registered writes on it, plus a
+ * "floor", the largest XID ever pushed out of the ring.  One extra slot,
+ * the global one, stands for "everything" (its generation is the epoch).
+ *
+ *	- A writer registers before it commits, the first time it writes a
+ *	  relation in a transaction: under the slot's spinlock it records its
+ *	  XID in the ring and bumps the generation.
+ *	- A reader remembers the generations of its dependencies when it
+ *	  starts.  It stores its result only if, under each slot's spinlock,
+ *	  the generation is unchanged and no XID in the ring (nor the floor)
+ *	  belongs to a writer its snapshot cannot see.  A hit requires the
+ *	  entry's generations to equal the current ones.
+ *
+ * Registration sources, all idempotent per transaction: the executor hook
+ * for INSERT/UPDATE/DELETE/MERGE at any nesting level, the utility hook
+ * for COPY FROM, TRUNCATE and REFRESH MATERIALIZED VIEW, the local
+ * relcache callback (which runs in the modifying backend at
+ * CommandCounterIncrement, before commit: TRUNCATE ... CASCADE, ALTER
+ * TABLE rewrites, ATTACH/DETACH PARTITION, DROP), syscache callbacks on
+ * functions and roles (a redefined function or changed role invalidates
+ * everything), and the trigger function cache_invalidate() for writers the
+ * hooks cannot see (logical replication apply).  Callbacks act only in a
+ * transaction that already has an XID; they may also fire for other
+ * backends' changes while this backend is writing, which only makes the
+ * cache more conservative.
+ *
+ * Manual invalidation (hybridcache_invalidate*) is transactional: it is
+ * queued, dropped with an aborted (sub)transaction, and applied as a pure
+ * generation bump just before commit.  It does not change data, so no XID
+ * needs to be recorded.
+ *
+ * Copyright (c) 2026, hybridcache developers
+ *
+ * IDENTIFICATION
+ *	  src/invalidation.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/parallel.h"
+#include "access/transam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "commands/trigger.h"
+#include "common/hashfn.h"
+#include "fmgr.h"
+#include "hybridcache.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "parser/parsetree.h"
+#include "port/atomics.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+#include "utils/inval.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+
+#define HC_NUM_GEN_SLOTS	8192
+#define HC_RING_SIZE		8
+#define HC_MAX_WRITTEN		64
+#define HC_MAX_PENDING		64
+
+typedef struct hcGenSlot
+{
+	slock_t		mutex;
+	int			nring;
+	pg_atomic_uint64 gen;
+	FullTransactionId floor;	/* max XID evicted from the ring */
+	FullTransactionId ring[HC_RING_SIZE];
+} hcGenSlot;
+
+typedef struct hcInvalShared
+{
+	hcGenSlot	global;			/* generation = epoch */
+	hcGenSlot	slots[HC_NUM_GEN_SLOTS];
+} hcInvalShared;
+
+static hcInvalShared *inval = NULL;
+
+/* relations this top-level transaction registered as written */
+static Oid	written[HC_MAX_WRITTEN];
+static int	nwritten = 0;
+static bool written_all = false;	/* overflow or a global registration */
+static bool registered_global = false;
+
+/* manual invalidations waiting for commit */
+typedef struct hcPending
+{
+	Oid			relid;			/* InvalidOid: everything */
+	int			nestlevel;
+} hcPending;
+
+static hcPending pending[HC_MAX_PENDING];
+static int	npending = 0;
+
+PG_FUNCTION_INFO_V1(cache_invalidate);
+PG_FUNCTION_INFO_V1(hybridcache_invalidate);
+PG_FUNCTION_INFO_V1(hybridcache_invalidate_all);
+
+static void slot_init(hcGenSlot *slot);
+
+Size
+hc_invalidation_shmem_size(void)
+{
+	return MAXALIGN(sizeof(hcInvalShared));
+}
+
+void
+hc_invalidation_shmem_init(void)
+{
+	bool		found;
+
+	inval = ShmemInitStruct("hybridcache generations", sizeof(hcInvalShared),
+							&found);
+	if (!found)
+	{
+		int			i;
+
+		slot_init(&inval->global);
+		for (i = 0; i < HC_NUM_GEN_SLOTS; i++)
+			slot_init(&inval->slots[i]);
+	}
+}
+
+static void
+slot_init(hcGenSlot *slot)
+{
+	SpinLockInit(&slot->mutex);
+	slot->nring = 0;
+	pg_atomic_init_u64(&slot->gen, 1);
+	slot->floor = InvalidFullTransactionId;
+}
+
+static hcGenSlot *
+slot_for(Oid relid)
+{
+	uint32		h;
+
+	if (relid == InvalidOid)
+		return &inval->global;
+	h = hash_bytes_uint32((uint32) relid ^ ((uint32) MyDatabaseId * 0x9E3779B9U));
+	return &inval->slots[h % HC_NUM_GEN_SLOTS];
+}
+
+static bool
+in_written_set(Oid relid)
+{
+	int			i;
+
+	for (i = 0; i < nwritten; i++)
+		if (written[i] == relid)
+			return true;
+	return false;
+}
+
+/*
+ * Record fxid as a writer in slot and bump its generation.  No allocation,
+ * no error: safe in callbacks and during abort.
+ */
+static void
+slot_register(hcGenSlot *slot, FullTransactionId fxid)
+{
+	int			i;
+
+	SpinLockAcquire(&slot->mutex);
+	if (FullTransactionIdIsValid(fxid))
+	{
+		bool		present = false;
+
+		for (i = 0; i < slot->nring; i++)
+			if (FullTransactionIdEquals(slot->ring[i], fxid))
+				present = true;
+		if (!present)
+		{
+			if (slot->nring < HC_RING_SIZE)
+				slot->ring[slot->nring++] = fxid;
+			else
+			{
+				int			oldest = 0;
+
+				for (i = 1; i < HC_RING_SIZE; i++)
+					if (FullTransactionIdPrecedes(slot->ring[i], slot->ring[oldest]))
+						oldest = i;
+				if (!FullTransactionIdIsValid(slot->floor) ||
+					FullTransactionIdPrecedes(slot->floor, slot->ring[oldest]))
+					slot->floor = slot->ring[oldest];
+				slot->ring[oldest] = fxid;
+			}
+		}
+	}
+	pg_atomic_fetch_add_u64(&slot->gen, 1);
+	SpinLockRelease(&slot->mutex);
+}
+
+/* Register fxid as writing relid (InvalidOid: everything). */
+static void
+register_write(Oid relid, FullTransactionId fxid)
+{
+	if (inval == NULL)
+		return;
+	if (relid == InvalidOid)
+	{
+		if (registered_global)
+			return;
+		registered_global = true;
+		written_all = true;
+	}
+	else
+	{
+		if (in_written_set(relid))
+			return;
+		if (nwritten < HC_MAX_WRITTEN)
+			written[nwritten++] = relid;
+		else
+			written_all = true;
+	}
+	slot_register(slot_for(relid), fxid);
+	hc_count_invalidation(relid);
+}
+
+/*
+ * Register a write of relid by the current transaction, before it commits.
+ * Assigns the transaction an XID if it has none.
+ */
+void
+hc_register_write(Oid relid)
+{
+	if (inval == NULL || IsParallelWorker())
+		return;
+	if (relid == InvalidOid ? registered_global : in_written_set(relid))
+		return;
+	register_write(relid, GetTopFullTransactionId());
+}
+
+/* Same, but only if the transaction already has an XID (callbacks). */
+static void
+register_write_if_writing(Oid relid)
+{
+	FullTransactionId fxid;
+
+	if (inval == NULL || IsParallelWorker() || !IsTransactionState())
+		return;
+	fxid = GetTopFullTransactionIdIfAny();
+	if (!FullTransactionIdIsValid(fxid))
+		return;
+	register_write(relid, fxid);
+}
+
+/* Register the result relations of a plan that modifies tables. */
+void
+hc_register_plan_writes(QueryDesc *queryDesc)
+{
+	PlannedStmt *pstmt = queryDesc->plannedstmt;
+	ListCell   *lc;
+
+	/*
+	 * resultRelations includes each ModifyTable's root relation; rows routed
+	 * to partitions are covered because readers of a partition also depend
+	 * on its ancestors.
+	 */
+	foreach(lc, pstmt->resultRelations)
+		hc_register_write(rt_fetch(lfirst_int(lc), pstmt->rtable)->relid);
+}
+
+static void
+register_rangevar(RangeVar *rv)
+{
+	Oid			relid;
+
+	if (rv == NULL)
+		return;
+	relid = RangeVarGetRelid(rv, NoLock, true);
+	if (OidIsValid(relid))
+		hc_register_write(relid);
+}
+
+/*
+ * Register what a utility statement wrote: COPY FROM, TRUNCATE and
+ * REFRESH MATERIALIZED VIEW.  Called after the statement ran, still before
+ * commit.  Everything else that changes a relation's contents (CASCADE,
+ * table rewrites) reaches the relcache callback.
+ */
+void
+hc_register_utility_writes(Node *parsetree)
+{
+	switch (nodeTag(parsetree))
+	{
+		case T_CopyStmt:
+			{
+				CopyStmt   *stmt = (CopyStmt *) parsetree;
+
+				if (stmt->is_from)
+					register_rangevar(stmt->relation);
+			}
+			break;
+		case T_TruncateStmt:
+			{
+				ListCell   *lc;
+
+				foreach(lc, ((TruncateStmt *) parsetree)->relations)
+					register_rangevar(lfirst(lc));
+			}
+			break;
+		case T_RefreshMatViewStmt:
+			register_rangevar(((RefreshMatViewStmt *) parsetree)->relation);
+			break;
+		default:
+			break;
+	}
+}
+
+/* Did this transaction write any of these relations? */
+bool
+hc_wrote_any(const Oid *relids, int n)
+{
+	int			i;
+
+	if (written_all)
+		return true;
+	if (nwritten == 0)
+		return false;
+	for (i = 0; i < n; i++)
+		if (in_written_set(relids[i]))
+			return true;
+	return false;
+}
+
+uint64
+hc_current_epoch(void)
+{
+	return pg_atomic_read_u64(&inval->global.gen);
+}
+
+uint64
+hc_relation_generation(Oid relid)
+{
+	return pg_atomic_read_u64(&slot_for(relid)->gen);
+}
+
+/* A 32-bit XID as a FullTransactionId, relative to the next XID. */
+static FullTransactionId
+widen_xid(TransactionId xid)
+{
+	FullTransactionId next = ReadNextFullTransactionId();
+	uint32		epoch = EpochFromFullTransactionId(next);
+
+	if (xid > XidFromFullTransactionId(next))
+		epoch--;
+	return FullTransactionIdFromEpochAndXid(epoch, xid);
+}
+
+/*
+ * The store check for one slot.  The slot's state is copied under its
+ * spinlock, so the check sees one consistent moment; visibility is then
+ * decided without the lock (XidInMVCCSnapshot may read pg_subtrans).  A
+ * registration after that moment bumps the generation, which makes the
+ * stored entry unservable, so the late check is safe.
+ */
+static bool
+slot_allows_store(hcGenSlot *slot, uint64 expected_gen,
+				  FullTransactionId xmin, Snapshot snapshot)
+{
+	FullTransactionId ring[HC_RING_SIZE];
+	FullTransactionId floor;
+	uint64		gen;
+	int			nring;
+	int			i;
+
+	SpinLockAcquire(&slot->mutex);
+	gen = pg_atomic_read_u64(&slot->gen);
+	floor = slot->floor;
+	nring = slot->nring;
+	memcpy(ring, slot->ring, nring * sizeof(FullTransactionId));
+	SpinLockRelease(&slot->mutex);
+
+	if (gen != expected_gen)
+		return false;
+	/* a writer pushed out of the ring may be invisible to the snapshot */
+	if (FullTransactionIdIsValid(floor) &&
+		FullTransactionIdFollowsOrEquals(floor, xmin))
+		return false;
+	for (i = 0; i < nring; i++)
+	{
+		TransactionId xid = XidFromFullTransactionId(ring[i]);
+
+		if (FullTransactionIdPrecedes(ring[i], xmin))
+			continue;			/* visible to every snapshot of ours */
+		if (TransactionIdIsCurrentTransactionId(xid) ||
+			XidInMVCCSnapshot(xid, snapshot))
+			return false;		/* running, or committed after the snapshot */
+	}
+	return true;
+}
+
+/*
+ * The store check (invariant I1): may a result computed with snapshot,
+ * which read these relations at these generations (and epoch), be stored?
+ */
+bool
+hc_store_allowed(const Oid *relids, const uint64 *gens, int n,
+				 uint64 epoch, Snapshot snapshot)
+{
+	FullTransactionId xmin;
+	int			i;
+
+	if (inval == NULL || snapshot == NULL || !IsMVCCSnapshot(snapshot))
+		return false;
+	xmin = widen_xid(snapshot->xmin);
+
+	if (!slot_allows_store(&inval->global, epoch, xmin, snapshot))
+		return false;
+	for (i = 0; i < n; i++)
+		if (!slot_allows_store(slot_for(relids[i]), gens[i], xmin, snapshot))
+			return false;
+	return true;
+}
+
+/*---- callbacks ----*/
+
+static void
+relcache_callback(Datum arg, Oid relid)
+{
+	hc_table_ttl_forget(relid);
+	register_write_if_writing(relid);
+}
+
+static void
+everything_callback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	register_write_if_writing(InvalidOid);
+}
+
+static void
+apply_pending(void)
+{
+	int			i;
+
+	for (i = 0; i < npending; i++)
+	{
+		slot_register(slot_for(pending[i].relid), InvalidFullTransactionId);
+		hc_count_invalidation(pending[i].relid);
+	}
+	npending = 0;
+}
+
+static void
+xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+		case XACT_EVENT_PRE_PREPARE:
+			if (inval != NULL)
+				apply_pending();
+			break;
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PREPARE:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			nwritten = 0;
+			written_all = false;
+			registered_global = false;
+			npending = 0;
+			hc_stats_flush_tables(false);
+			break;
+		default:
+			break;
+	}
+}
+
+static void
+subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+				 SubTransactionId parentSubid, void *arg)
+{
+	int			level = GetCurrentTransactionNestLevel();
+	int			i;
+	int			j;
+
+	switch (event)
+	{
+		case SUBXACT_EVENT_ABORT_SUB:
+			/* written set stays: conservative.  Queued invalidations go. */
+			for (i = 0, j = 0; i < npending; i++)
+				if (pending[i].nestlevel < level)
+					pending[j++] = pending[i];
+			npending = j;
+			break;
+		case SUBXACT_EVENT_COMMIT_SUB:
+			for (i = 0; i < npending; i++)
+				if (pending[i].nestlevel >= level)
+					pending[i].nestlevel = level - 1;
+			break;
+		default:
+			break;
+	}
+}
+
+/* Install the callbacks; called from _PG_init. */
+void
+hc_invalidation_init(void)
+{
+	CacheRegisterRelcacheCallback(relcache_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(PROCOID, everything_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(AUTHOID, everything_callback, (Datum) 0);
+	RegisterXactCallback(xact_callback, NULL);
+	RegisterSubXactCallback(subxact_callback, NULL);
+}
+
+/*---- SQL-callable functions ----*/
+
+static void
+require_preloaded(void)
+{
+	if (inval == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("hybridcache must be loaded via shared_preload_libraries")));
+}
+
+static void
+queue_invalidation(Oid relid)
+{
+	int			level = GetCurrentTransactionNestLevel();
+	int			i;
+
+	for (i = 0; i < npending; i++)
+		if (pending[i].relid == relid && pending[i].nestlevel <= level)
+			return;
+	if (npending >= HC_MAX_PENDING)
+	{
+		/* too many: invalidate everything instead */
+		npending = 0;
+		relid = InvalidOid;
+		level = 1;
+	}
+	pending[npending].relid = relid;
+	pending[npending].nestlevel = level;
+	npending++;
+}
+
+/*
+ * cache_invalidate() trigger: registers a write of the trigger's table.
+ * Works at any level and timing; returns what leaves the row unchanged.
+ */
+Datum
+cache_invalidate(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" was not called by trigger manager",
+						"cache_invalidate")));
+
+	/* without the preloaded library there is no cache to invalidate */
+	if (inval != NULL)
+		hc_register_write(RelationGetRelid(trigdata->tg_relation));
+
+	if (TRIGGER_FIRED_BEFORE(trigdata->tg_event) &&
+		TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+	{
+		if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+			return PointerGetDatum(trigdata->tg_newtuple);
+		return PointerGetDatum(trigdata->tg_trigtuple);
+	}
+	return PointerGetDatum(NULL);
+}
+
+/* hybridcache_invalidate(regclass): drop cached results reading it, at commit */
+Datum
+hybridcache_invalidate(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+
+	require_preloaded();
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	queue_invalidation(relid);
+	PG_RETURN_VOID();
+}
+
+/* hybridcache_invalidate_all(): drop every cached result, at commit */
+Datum
+hybridcache_invalidate_all(PG_FUNCTION_ARGS)
+{
+	require_preloaded();
+	queue_invalidation(InvalidOid);
+	PG_RETURN_VOID();
+}

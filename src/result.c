@@ -1,0 +1,391 @@
+/*-------------------------------------------------------------------------
+ *
+ * result.c
+ *	  Capturing a result, its serialized form, and replaying it.
+ *
+ * A cached result is one contiguous blob:
+ *
+ *	  hcEntryHeader
+ *	  uint64  gens[ndeps]		generations of the dependencies at start
+ *	  Oid	  deps[ndeps]		the dependencies themselves
+ *	  hcAttSig atts[natts]		result column types (invariant I7)
+ *	  MinimalTuple ...			each MAXALIGNed, data_offset onwards
+ *
+ * The blob carries its full key and the result's type signature, so a
+ * hash collision or a stale plan can never replay rows of another shape.
+ *
+ * Capture is a DestReceiver that sits in front of the client's receiver
+ * ("tee"): every row is copied, with external TOAST pointers and expanded
+ * objects flattened (a cached TOAST pointer would dangle after UPDATE and
+ * VACUUM, or worse point at another row's value once the OID is reused),
+ * and then forwarded unchanged.  The capture stops copying, but keeps
+ * forwarding, once the result exceeds hybridcache.max_entry_size.
+ *
+ * Replay sends the cached MinimalTuples straight from shared memory to the
+ * client's receiver, doing what standard_ExecutorRun would do for the
+ * receiver and the row count, so command tags, protocol row limits and
+ * PortalSuspended are indistinguishable from an uncached execution.
+ *
+ * Copyright (c) 2026, hybridcache developers
+ *
+ * IDENTIFICATION
+ *	  src/result.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/detoast.h"
+#include "access/htup_details.h"
+#include "executor/executor.h"
+#include "executor/tuptable.h"
+#include "hybridcache.h"
+#include "miscadmin.h"
+#include "utils/memutils.h"
+
+#define HC_ENTRY_MAGIC	0x48434531	/* "HCE1" */
+
+typedef struct hcAttSig
+{
+	Oid			typid;
+	int32		typmod;
+	Oid			collation;
+} hcAttSig;
+
+struct hcEntryHeader
+{
+	uint32		magic;
+	uint16		format;
+	uint16		natts;
+	uint32		ndeps;
+	uint32		data_offset;	/* where the tuples start */
+	uint64		total_len;
+	uint64		ntuples;
+	hcKey		key;
+	uint64		epoch;
+	TimestampTz created;
+	double		exec_ms;
+};
+
+#define HDR_GENS(h)	((uint64 *) ((char *) (h) + MAXALIGN(sizeof(hcEntryHeader))))
+#define HDR_DEPS(h)	((Oid *) (HDR_GENS(h) + (h)->ndeps))
+#define HDR_ATTS(h)	((hcAttSig *) (HDR_DEPS(h) + (h)->ndeps))
+
+static Size
+header_size(int ndeps, int natts)
+{
+	return MAXALIGN(MAXALIGN(sizeof(hcEntryHeader)) +
+					ndeps * (sizeof(uint64) + sizeof(Oid)) +
+					natts * sizeof(hcAttSig));
+}
+
+struct hcCapture
+{
+	MemoryContext cxt;			/* buffer lives here */
+	MemoryContext tuplecxt;		/* per-row scratch */
+	TupleDesc	tupdesc;
+	char	   *buf;
+	Size		len;
+	Size		cap;
+	Size		max_bytes;
+	Size		data_offset;
+	uint64		ntuples;
+	bool		poisoned;		/* never store (client gone, error) */
+	bool		too_large;
+};
+
+typedef struct hcTeeReceiver
+{
+	DestReceiver pub;
+	DestReceiver *inner;
+	hcCapture  *cap;
+} hcTeeReceiver;
+
+/*
+ * Start capturing a result of the given shape.  ndeps reserves room for
+ * the header so rows are copied only once.
+ */
+hcCapture *
+hc_capture_begin(TupleDesc tupdesc, int ndeps, Size max_bytes,
+				 MemoryContext cxt)
+{
+	hcCapture  *cap = MemoryContextAllocZero(cxt, sizeof(hcCapture));
+
+	cap->cxt = cxt;
+	cap->tuplecxt = AllocSetContextCreate(cxt, "hybridcache capture row",
+										  ALLOCSET_SMALL_SIZES);
+	cap->tupdesc = tupdesc;
+	cap->max_bytes = max_bytes;
+	cap->data_offset = header_size(ndeps, tupdesc->natts);
+	cap->cap = Max(cap->data_offset * 2, 8192);
+	if (cap->data_offset > max_bytes)
+	{
+		cap->too_large = true;
+		return cap;
+	}
+	cap->buf = MemoryContextAllocHuge(cxt, cap->cap);
+	cap->len = cap->data_offset;
+	return cap;
+}
+
+/* Copy one row into the capture buffer. */
+static void
+capture_row(hcCapture *cap, TupleTableSlot *slot)
+{
+	TupleDesc	tupdesc = cap->tupdesc;
+	MemoryContext oldcxt;
+	Datum	   *values;
+	MinimalTuple mtup;
+	Size		need;
+	int			i;
+
+	if (cap->poisoned || cap->too_large)
+		return;
+
+	oldcxt = MemoryContextSwitchTo(cap->tuplecxt);
+	slot_getallattrs(slot);
+	values = palloc(sizeof(Datum) * Max(tupdesc->natts, 1));
+	for (i = 0; i < tupdesc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+
+		values[i] = slot->tts_values[i];
+		if (!slot->tts_isnull[i] && att->attlen == -1 &&
+			VARATT_IS_EXTERNAL(DatumGetPointer(values[i])))
+			values[i] = PointerGetDatum(detoast_external_attr((struct varlena *)
+															  DatumGetPointer(values[i])));
+	}
+	mtup = heap_form_minimal_tuple(tupdesc, values, slot->tts_isnull);
+	MemoryContextSwitchTo(oldcxt);
+
+	need = MAXALIGN(mtup->t_len);
+	if (cap->len + need > cap->max_bytes)
+	{
+		cap->too_large = true;
+		pfree(cap->buf);
+		cap->buf = NULL;
+	}
+	else
+	{
+		if (cap->len + need > cap->cap)
+		{
+			Size		newcap = cap->cap;
+
+			while (cap->len + need > newcap)
+				newcap *= 2;
+			newcap = Min(newcap, cap->max_bytes);
+			cap->buf = repalloc_huge(cap->buf, newcap);
+			cap->cap = newcap;
+		}
+		memcpy(cap->buf + cap->len, mtup, mtup->t_len);
+		if (need > mtup->t_len)
+			memset(cap->buf + cap->len + mtup->t_len, 0, need - mtup->t_len);
+		cap->len += need;
+		cap->ntuples++;
+	}
+	MemoryContextReset(cap->tuplecxt);
+}
+
+static bool
+tee_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	hcTeeReceiver *tee = (hcTeeReceiver *) self;
+
+	capture_row(tee->cap, slot);
+	if (!tee->inner->receiveSlot(slot, tee->inner))
+	{
+		tee->cap->poisoned = true;
+		return false;
+	}
+	return true;
+}
+
+static void
+tee_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+	hcTeeReceiver *tee = (hcTeeReceiver *) self;
+
+	tee->inner->rStartup(tee->inner, operation, typeinfo);
+}
+
+static void
+tee_shutdown(DestReceiver *self)
+{
+	hcTeeReceiver *tee = (hcTeeReceiver *) self;
+
+	tee->inner->rShutdown(tee->inner);
+}
+
+static void
+tee_destroy(DestReceiver *self)
+{
+	/* memory goes with the query context */
+}
+
+/* A receiver that captures rows and forwards them to inner. */
+DestReceiver *
+hc_capture_receiver(hcCapture *cap, DestReceiver *inner)
+{
+	hcTeeReceiver *tee = MemoryContextAllocZero(cap->cxt, sizeof(hcTeeReceiver));
+
+	tee->pub.receiveSlot = tee_receive;
+	tee->pub.rStartup = tee_startup;
+	tee->pub.rShutdown = tee_shutdown;
+	tee->pub.rDestroy = tee_destroy;
+	tee->pub.mydest = inner->mydest;
+	tee->inner = inner;
+	tee->cap = cap;
+	return &tee->pub;
+}
+
+void
+hc_capture_poison(hcCapture *cap)
+{
+	cap->poisoned = true;
+}
+
+bool
+hc_capture_ok(hcCapture *cap)
+{
+	return !cap->poisoned && !cap->too_large;
+}
+
+bool
+hc_capture_too_large(hcCapture *cap)
+{
+	return cap->too_large;
+}
+
+/*
+ * Fill in the header and return the blob (in the capture's context).
+ */
+char *
+hc_capture_finish(hcCapture *cap, const hcKey *key,
+				  const Oid *deps, const uint64 *gens, int ndeps,
+				  uint64 epoch, TimestampTz created, double exec_ms,
+				  Size *len)
+{
+	hcEntryHeader *hdr = (hcEntryHeader *) cap->buf;
+	hcAttSig   *atts;
+	int			i;
+
+	Assert(hc_capture_ok(cap));
+	Assert(header_size(ndeps, cap->tupdesc->natts) == cap->data_offset);
+
+	memset(hdr, 0, cap->data_offset);
+	hdr->magic = HC_ENTRY_MAGIC;
+	hdr->format = HC_FORMAT_VERSION;
+	hdr->natts = cap->tupdesc->natts;
+	hdr->ndeps = ndeps;
+	hdr->data_offset = cap->data_offset;
+	hdr->total_len = cap->len;
+	hdr->ntuples = cap->ntuples;
+	hdr->key = *key;
+	hdr->epoch = epoch;
+	hdr->created = created;
+	hdr->exec_ms = exec_ms;
+	memcpy(HDR_GENS(hdr), gens, ndeps * sizeof(uint64));
+	memcpy(HDR_DEPS(hdr), deps, ndeps * sizeof(Oid));
+	atts = HDR_ATTS(hdr);
+	for (i = 0; i < hdr->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(cap->tupdesc, i);
+
+		atts[i].typid = att->atttypid;
+		atts[i].typmod = att->atttypmod;
+		atts[i].collation = att->attcollation;
+	}
+	*len = cap->len;
+	return cap->buf;
+}
+
+/*
+ * May this entry be served to a statement with this key, result shape and
+ * dependencies, under the current generations, at time now with the
+ * reader's TTL?
+ */
+bool
+hc_entry_matches(const hcEntryHeader *hdr, const hcKey *key,
+				 TupleDesc tupdesc, const Oid *deps, int ndeps,
+				 uint64 epoch, TimestampTz now, int ttl_s)
+{
+	const uint64 *gens;
+	const Oid  *hdeps;
+	const hcAttSig *atts;
+	int			i;
+
+	if (hdr->magic != HC_ENTRY_MAGIC || hdr->format != HC_FORMAT_VERSION)
+		return false;
+	if (!hc_key_equal(&hdr->key, key) || hdr->epoch != epoch)
+		return false;
+	if (hdr->ndeps != ndeps || hdr->natts != tupdesc->natts)
+		return false;
+	if (now - hdr->created >= (int64) ttl_s * USECS_PER_SEC)
+		return false;
+
+	gens = HDR_GENS(hdr);
+	hdeps = HDR_DEPS(hdr);
+	for (i = 0; i < ndeps; i++)
+	{
+		if (hdeps[i] != deps[i])
+			return false;
+		if (gens[i] != hc_relation_generation(deps[i]))
+			return false;
+	}
+
+	atts = HDR_ATTS(hdr);
+	for (i = 0; i < hdr->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+
+		if (atts[i].typid != att->atttypid ||
+			atts[i].typmod != att->atttypmod ||
+			atts[i].collation != att->attcollation)
+			return false;
+	}
+	return true;
+}
+
+uint64
+hc_entry_ntuples(const hcEntryHeader *hdr)
+{
+	return hdr->ntuples;
+}
+
+double
+hc_entry_exec_ms(const hcEntryHeader *hdr)
+{
+	return hdr->exec_ms;
+}
+
+/*
+ * Send up to count rows (0: all) from byte offset *pos on, as ExecutePlan
+ * would: one es_processed per row accepted by the receiver.  Returns the
+ * number of rows sent.  The entry must stay pinned meanwhile.
+ */
+uint64
+hc_replay(const hcEntryHeader *hdr, uint64 *pos, TupleTableSlot *slot,
+		  DestReceiver *dest, uint64 count, EState *estate)
+{
+	const char *base = (const char *) hdr;
+	uint64		sent = 0;
+
+	if (*pos < hdr->data_offset)
+		*pos = hdr->data_offset;
+
+	while (*pos < hdr->total_len && (count == 0 || sent < count))
+	{
+		MinimalTuple mtup = (MinimalTuple) (base + *pos);
+
+		CHECK_FOR_INTERRUPTS();
+
+		*pos += MAXALIGN(mtup->t_len);
+		ExecStoreMinimalTuple(mtup, slot, false);
+		if (!dest->receiveSlot(slot, dest))
+			break;
+		estate->es_processed++;
+		sent++;
+	}
+	ExecClearTuple(slot);
+	return sent;
+}
