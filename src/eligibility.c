@@ -469,13 +469,14 @@ hc_analyze_plan(PlannedStmt *pstmt, hcPlanInfo *info)
 	if (pstmt->dependsOnRole)
 		info->depends_on_role = true;
 
-	if (walk_plan(pstmt->planTree, &cxt) ||
-		walk_plan_list(pstmt->subplans, &cxt))
-		return;
-
+	/* relations first: their kind is the more telling reason */
 	foreach(lc, pstmt->relationOids)
 		if (check_relation(lfirst_oid(lc), &cxt))
 			return;
+
+	if (walk_plan(pstmt->planTree, &cxt) ||
+		walk_plan_list(pstmt->subplans, &cxt))
+		return;
 
 	/* a plan that reads no relation at all is not worth caching */
 	if (info->ndeps == 0)

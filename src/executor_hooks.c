@@ -290,9 +290,16 @@ hc_ExecutorStart(QueryDesc *queryDesc, int eflags)
 
 	if (exec_nesting == 0 && utility_nesting == 0)
 		consider_statement(queryDesc, eflags);
-	else if (hc_enabled)
+	else if (exec_nesting == 0 && hc_enabled)
+	{
+		/*
+		 * Run by a utility statement (EXPLAIN ANALYZE, CREATE TABLE AS,
+		 * COPY, DECLARE CURSOR, EXECUTE).  Queries inside functions are
+		 * not counted: there can be millions of them.
+		 */
 		hc_count_bypass(queryDesc->instrument_options ? HC_BYPASS_INSTRUMENTED
 						: HC_BYPASS_NESTED);
+	}
 }
 
 /* Run the statement through the previous hook or the standard executor. */

@@ -83,6 +83,17 @@ RESET DateStyle;
 RESET bytea_output;
 SELECT * FROM counters;
 
+-- the client encoding is applied at send time too
+CREATE TABLE words (w text);
+INSERT INTO words VALUES ('café'), ('naïve');
+SELECT w FROM words WHERE w LIKE 'caf%';
+SET client_encoding = 'LATIN1';
+SELECT w FROM words WHERE w LIKE 'caf%' \gset enc_
+SELECT :'enc_w' = convert_from('\x636166e9', 'LATIN1') AS converted;
+RESET client_encoding;
+SELECT w FROM words WHERE w LIKE 'caf%';
+SELECT * FROM counters;
+
 -- a table in another schema with the same name is another table
 CREATE SCHEMA other;
 CREATE TABLE other.a (id int, v text);

@@ -60,6 +60,10 @@ SELECT count(*) >= 0 FROM pg_class WHERE relname = 't';
 SELECT last_value > 0 FROM s;
 SELECT id FROM unlogged_t;
 SELECT id FROM unlogged_t;
+CREATE EXTENSION file_fdw;
+CREATE SERVER files FOREIGN DATA WRAPPER file_fdw;
+CREATE FOREIGN TABLE ft (x int) SERVER files OPTIONS (program 'echo 7');
+SELECT x FROM ft;
 SELECT * FROM bypassed();
 SELECT * FROM counters;
 
