@@ -25,6 +25,8 @@
 #
 # Commands ("-" names the unnamed statement/portal):
 #   query <sql>                     simple Query; reads until ReadyForQuery
+#   query_other <sql>               the same on a second connection, run to
+#                                   completion in between (lines "other: ...")
 #   parse <stmt|-> <sql>            Parse, parameter types unspecified
 #   bind  <portal|-> <stmt|-> [param ...]
 #                                   Bind, text parameters, text results.
@@ -67,6 +69,7 @@ use warnings;
 use IO::Socket::INET;
 use IO::Socket::UNIX;
 use Getopt::Long;
+use IO::Handle;
 
 $| = 1;
 
@@ -414,7 +417,25 @@ for my $cmdline (@commands)
 
 	my $bad = sub { print STDERR "pgproto.pl: bad command: $cmdline\n"; exit 1; };
 
-	if ($cmd eq 'query')
+	if ($cmd eq 'query_other')
+	{
+		# the same query on a second connection, run to completion before
+		# this connection goes on; its output lines are marked "other:"
+		STDOUT->flush();
+		my @argv = ($^X, $0);
+		push @argv, '-d', $opt_db if defined $opt_db;
+		push @argv, '-U', $opt_user if defined $opt_user;
+		push @argv, '-h', $opt_host if defined $opt_host;
+		push @argv, '-p', $opt_port if defined $opt_port;
+		open(my $other, '-|', @argv, "query $rest")
+		  or fail("could not run a second connection: $!");
+		while (my $line = <$other>)
+		{
+			print "other: $line";
+		}
+		close($other) or fail("second connection failed");
+	}
+	elsif ($cmd eq 'query')
 	{
 		send_msg('Q', cstr($rest));
 		$binary_results = 0;
