@@ -50,6 +50,22 @@ LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
 COMMENT ON FUNCTION hybridcache_table_stats() IS
 'per-table hits, misses and invalidations in this database';
 
+CREATE FUNCTION hybridcache_entries(
+    OUT dbid oid,
+    OUT relations regclass[],
+    OUT rows bigint,
+    OUT bytes bigint,
+    OUT created timestamptz,
+    OUT exec_time double precision,
+    OUT usage_count integer,
+    OUT pinned integer)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'hybridcache_entries'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+COMMENT ON FUNCTION hybridcache_entries() IS
+'one row per cached result: database, tables read, size, age, execution time saved per hit, usage and pins';
+
 CREATE FUNCTION hybridcache_reset_stats()
 RETURNS void
 AS 'MODULE_PATHNAME', 'hybridcache_reset_stats'

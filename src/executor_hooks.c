@@ -432,7 +432,8 @@ finish_capture(hcQueryState *st)
 		hc_count_store_refused();
 		return;
 	}
-	blob = hc_capture_finish(st->cap, &st->key, info->deps, st->gens,
+	blob = hc_capture_finish(st->cap, &st->key, MyDatabaseId,
+							 info->deps, st->gens,
 							 info->ndeps, st->epoch,
 							 GetCurrentStatementStartTimestamp(),
 							 st->exec_ms, &len);

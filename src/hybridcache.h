@@ -138,6 +138,11 @@ extern bool hc_l1_store(const hcKey *key, const char *blob, Size len);
 extern void hc_l1_release_all_pins(void);
 extern void hc_l1_usage(int64 *entries, int64 *bytes_used, int64 *bytes_limit);
 
+/* what hc_l1_foreach shows of one entry; hdr is pinned during the call */
+typedef void (*hcEntryVisitor) (const hcEntryHeader *hdr, Size len,
+								int usage, int pins, void *arg);
+extern void hc_l1_foreach(hcEntryVisitor visit, void *arg);
+
 /*---- result.c ----*/
 typedef struct hcCapture hcCapture;
 extern hcCapture *hc_capture_begin(TupleDesc tupdesc, int ndeps,
@@ -146,7 +151,7 @@ extern void hc_capture_poison(hcCapture *cap);
 extern DestReceiver *hc_capture_receiver(hcCapture *cap, DestReceiver *inner);
 extern bool hc_capture_ok(hcCapture *cap);
 extern bool hc_capture_too_large(hcCapture *cap);
-extern char *hc_capture_finish(hcCapture *cap, const hcKey *key,
+extern char *hc_capture_finish(hcCapture *cap, const hcKey *key, Oid dbid,
 							   const Oid *deps, const uint64 *gens, int ndeps,
 							   uint64 epoch, TimestampTz created,
 							   double exec_ms, Size *len);
@@ -155,6 +160,9 @@ extern bool hc_entry_matches(const hcEntryHeader *hdr, const hcKey *key,
 							 uint64 epoch, TimestampTz now, int ttl_s);
 extern uint64 hc_entry_ntuples(const hcEntryHeader *hdr);
 extern double hc_entry_exec_ms(const hcEntryHeader *hdr);
+extern void hc_entry_describe(const hcEntryHeader *hdr, Oid *dbid,
+							  TimestampTz *created, int *ndeps,
+							  const Oid **deps);
 extern uint64 hc_replay(const hcEntryHeader *hdr, uint64 *pos,
 						TupleTableSlot *slot, DestReceiver *dest,
 						uint64 count, EState *estate);

@@ -246,7 +246,11 @@ remember_pin(int32 id)
 	my_pins[my_npins++] = id;
 }
 
-static void
+/*
+ * Forget one pin of id; false if this backend holds none (it was already
+ * released, e.g. by the exit callback before a later transaction abort).
+ */
+static bool
 forget_pin(int32 id)
 {
 	int			i;
@@ -256,10 +260,10 @@ forget_pin(int32 id)
 		if (my_pins[i] == id)
 		{
 			my_pins[i] = my_pins[--my_npins];
-			return;
+			return true;
 		}
 	}
-	elog(WARNING, "hybridcache: released an entry that was not pinned");
+	return false;
 }
 
 /* Free a descriptor that is unpinned and detached from the index. */
@@ -412,7 +416,10 @@ hc_l1_lookup(const hcKey *key, int *desc_id)
 	return (const hcEntryHeader *) dsa_get_address(get_area(), desc->blob);
 }
 
-/* Unpin; frees the entry if it was detached meanwhile. */
+/*
+ * Unpin; frees the entry if it was detached meanwhile.  Releasing a pin
+ * this backend no longer holds is a no-op.
+ */
 void
 hc_l1_release(int desc_id)
 {
@@ -420,7 +427,8 @@ hc_l1_release(int desc_id)
 	uint32		old = pg_atomic_read_u32(&desc->state);
 	uint32		new;
 
-	forget_pin(desc_id);
+	if (!forget_pin(desc_id))
+		return;
 	for (;;)
 	{
 		Assert(STATE_REFCOUNT(old) > 0);
@@ -519,6 +527,71 @@ hc_l1_store(const hcKey *key, const char *blob, Size len)
 	if (free_old)
 		free_desc(old_id);
 	return true;
+}
+
+/* Call visit for a pinned entry and unpin it, also on error. */
+static void
+visit_pinned(int32 id, int usage, int pins, hcEntryVisitor visit, void *arg)
+{
+	hcEntryDesc *desc = &l1->descs[id];
+
+	remember_pin(id);
+	PG_TRY();
+	{
+		visit((const hcEntryHeader *) dsa_get_address(get_area(), desc->blob),
+			  desc->len, usage, pins, arg);
+	}
+	PG_FINALLY();
+	{
+		hc_l1_release(id);
+	}
+	PG_END_TRY();
+}
+
+/*
+ * Call visit for every entry, pinned for the duration of the call.  For
+ * diagnostics: takes each entry's partition lock once, in shared mode.
+ */
+void
+hc_l1_foreach(hcEntryVisitor visit, void *arg)
+{
+	int32		id;
+
+	if (l1 == NULL)
+		return;
+	for (id = 0; id < l1->ndescs; id++)
+	{
+		hcEntryDesc *desc = &l1->descs[id];
+		uint32		s = pg_atomic_read_u32(&desc->state);
+		hcKey		key;
+		uint32		hashcode;
+		LWLock	   *lock;
+		hcIndexEntry *ent;
+		bool		pinned = false;
+		int			pins = 0;
+		int			usage = 0;
+
+		if (!(s & HC_FLAG_INDEXED))
+			continue;
+		key = desc->key;
+		hashcode = key_hash(&key, sizeof(key));
+		lock = partition_lock(hashcode);
+		LWLockAcquire(lock, LW_SHARED);
+		ent = hash_search_with_hash_value(l1_index, &key, hashcode, HASH_FIND, NULL);
+		if (ent != NULL && ent->desc == id)
+		{
+			uint32		old = pg_atomic_fetch_add_u32(&desc->state, 1);
+
+			pins = STATE_REFCOUNT(old);
+			usage = STATE_USAGE(old);
+			pinned = true;
+		}
+		LWLockRelease(lock);
+		if (!pinned)
+			continue;
+
+		visit_pinned(id, usage, pins, visit, arg);
+	}
 }
 
 /* Number of entries, bytes they use, and the arena size. */

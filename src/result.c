@@ -62,6 +62,7 @@ struct hcEntryHeader
 	uint64		total_len;
 	uint64		ntuples;
 	hcKey		key;
+	Oid			dbid;
 	uint64		epoch;
 	TimestampTz created;
 	double		exec_ms;
@@ -260,7 +261,7 @@ hc_capture_too_large(hcCapture *cap)
  * Fill in the header and return the blob (in the capture's context).
  */
 char *
-hc_capture_finish(hcCapture *cap, const hcKey *key,
+hc_capture_finish(hcCapture *cap, const hcKey *key, Oid dbid,
 				  const Oid *deps, const uint64 *gens, int ndeps,
 				  uint64 epoch, TimestampTz created, double exec_ms,
 				  Size *len)
@@ -281,6 +282,7 @@ hc_capture_finish(hcCapture *cap, const hcKey *key,
 	hdr->total_len = cap->len;
 	hdr->ntuples = cap->ntuples;
 	hdr->key = *key;
+	hdr->dbid = dbid;
 	hdr->epoch = epoch;
 	hdr->created = created;
 	hdr->exec_ms = exec_ms;
@@ -356,6 +358,17 @@ double
 hc_entry_exec_ms(const hcEntryHeader *hdr)
 {
 	return hdr->exec_ms;
+}
+
+/* The descriptive fields of an entry, for hybridcache_entries(). */
+void
+hc_entry_describe(const hcEntryHeader *hdr, Oid *dbid, TimestampTz *created,
+				  int *ndeps, const Oid **deps)
+{
+	*dbid = hdr->dbid;
+	*created = hdr->created;
+	*ndeps = hdr->ndeps;
+	*deps = HDR_DEPS(hdr);
 }
 
 /*

@@ -26,6 +26,7 @@
 
 #include "access/htup_details.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "hybridcache.h"
@@ -35,6 +36,7 @@
 #include "storage/proc.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
@@ -126,6 +128,7 @@ PG_FUNCTION_INFO_V1(hybridcache_stats);
 PG_FUNCTION_INFO_V1(hybridcache_bypass_stats);
 PG_FUNCTION_INFO_V1(hybridcache_table_stats);
 PG_FUNCTION_INFO_V1(hybridcache_reset_stats);
+PG_FUNCTION_INFO_V1(hybridcache_entries);
 
 const char *
 hc_bypass_reason_name(hcBypassReason reason)
@@ -504,4 +507,50 @@ hybridcache_reset_stats(PG_FUNCTION_ARGS)
 		hash_search(table_stats, &s->key, HASH_REMOVE, NULL);
 	LWLockRelease(&hc_locks[HC_LOCK_TABLE_STATS].lock);
 	PG_RETURN_VOID();
+}
+
+/* per-entry row of hybridcache_entries() */
+static void
+entry_row(const hcEntryHeader *hdr, Size len, int usage, int pins, void *arg)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) arg;
+	Datum		values[8];
+	bool		nulls[8] = {0};
+	Oid			dbid;
+	TimestampTz created;
+	int			ndeps;
+	const Oid  *deps;
+	Datum	   *elems;
+	int			i;
+
+	hc_entry_describe(hdr, &dbid, &created, &ndeps, &deps);
+	values[0] = ObjectIdGetDatum(dbid);
+	if (dbid == MyDatabaseId)
+	{
+		elems = palloc(sizeof(Datum) * Max(ndeps, 1));
+		for (i = 0; i < ndeps; i++)
+			elems[i] = ObjectIdGetDatum(deps[i]);
+		values[1] = PointerGetDatum(construct_array(elems, ndeps, REGCLASSOID,
+													sizeof(Oid), true,
+													TYPALIGN_INT));
+	}
+	else
+		nulls[1] = true;		/* names of another database are unknown here */
+	values[2] = Int64GetDatum((int64) hc_entry_ntuples(hdr));
+	values[3] = Int64GetDatum((int64) len);
+	values[4] = TimestampTzGetDatum(created);
+	values[5] = Float8GetDatum(hc_entry_exec_ms(hdr));
+	values[6] = Int32GetDatum(usage);
+	values[7] = Int32GetDatum(pins);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+/* hybridcache_entries(): one row per cached result */
+Datum
+hybridcache_entries(PG_FUNCTION_ARGS)
+{
+	require_preloaded();
+	InitMaterializedSRF(fcinfo, 0);
+	hc_l1_foreach(entry_row, fcinfo->resultinfo);
+	return (Datum) 0;
 }

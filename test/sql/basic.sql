@@ -83,6 +83,12 @@ RESET DateStyle;
 RESET bytea_output;
 SELECT * FROM counters;
 
+-- hybridcache_entries() lists what is cached
+SELECT relations, rows, bytes > 0 AS has_bytes, pinned
+FROM hybridcache_entries()
+WHERE 'b'::regclass = ANY (relations)
+ORDER BY relations::text, rows;
+
 -- the client encoding is applied at send time too
 CREATE TABLE words (w text);
 INSERT INTO words VALUES ('café'), ('naïve');
