@@ -28,6 +28,7 @@
 #   query_other <sql>               the same on a second connection, run to
 #                                   completion in between (lines "other: ...")
 #   parse <stmt|-> <sql>            Parse, parameter types unspecified
+#   parset <stmt|-> <oid,...> <sql> Parse with these parameter type OIDs
 #   bind  <portal|-> <stmt|-> [param ...]
 #                                   Bind, text parameters, text results.
 #                                   Params are whitespace separated; NULL is
@@ -445,6 +446,13 @@ for my $cmdline (@commands)
 	{
 		my ($name, $sql) = $rest =~ /^(\S+)\s*(.*)\z/s or $bad->();
 		send_msg('P', cstr(name_arg($name)) . cstr($sql) . pack('n', 0));
+	}
+	elsif ($cmd eq 'parset')
+	{
+		my ($name, $types, $sql) = $rest =~ /^(\S+)\s+([0-9,]+)\s+(.*)\z/s or $bad->();
+		my @oids = split /,/, $types;
+		send_msg('P', cstr(name_arg($name)) . cstr($sql)
+			  . pack('n', scalar @oids) . join('', map { pack('N', $_) } @oids));
 	}
 	elsif ($cmd eq 'bind' || $cmd eq 'bindb')
 	{

@@ -42,6 +42,11 @@ INSERT INTO w VALUES (11, 'v11');
 RESET session_replication_role;
 SELECT count(*), max(v) FROM w;
 
+-- a data-modifying CTE inside a SELECT
+SELECT count(*), max(v) FROM w;
+WITH d AS (DELETE FROM w WHERE id = 11 RETURNING id) SELECT count(*) FROM d;
+SELECT count(*), max(v) FROM w;
+
 -- DML inside a function
 CREATE FUNCTION add_row(int) RETURNS void LANGUAGE plpgsql AS
   $$ BEGIN INSERT INTO w VALUES ($1, 'fn'); END $$;

@@ -45,6 +45,11 @@ SELECT hybridcache_reset_stats();
 \! perl test/pgproto.pl 'parse s SELECT id, v FROM protocol_test.five WHERE id = $1 OR v = $2' 'bind - s 1 x' 'execute - 0' 'bind - s 2 x' 'execute - 0' 'bind - s 1 x' 'execute - 0' 'bind - s NULL v3' 'execute - 0' "bind - s NULL 'NULL'" 'execute - 0' 'bind - s NULL v3' 'execute - 0' 'sync'
 SELECT * FROM counters;
 
+-- the same bytes as a text and as a varchar parameter are different keys
+SELECT hybridcache_reset_stats();
+\! perl test/pgproto.pl 'parset t 25 SELECT count(*) FROM protocol_test.five WHERE v = $1' 'parset vc 1043 SELECT count(*) FROM protocol_test.five WHERE v = $1' 'bind - t v2' 'execute - 0' 'bind - vc v2' 'execute - 0' 'bind - vc v2' 'execute - 0' 'sync'
+SELECT * FROM counters;
+
 -- a prepared statement executed many times with the same and other values
 SELECT hybridcache_reset_stats();
 \! perl test/pgproto.pl 'parse q SELECT v FROM protocol_test.five WHERE id = $1' 'bind - q 1' 'execute - 0' 'bind - q 1' 'execute - 0' 'bind - q 2' 'execute - 0' 'bind - q 1' 'execute - 0' 'bind - q 2' 'execute - 0' 'sync'
