@@ -42,6 +42,17 @@ SELECT hybridcache_reset_stats();
 SELECT id, balance FROM acct ORDER BY id;
 SELECT * FROM counters;
 
+-- the ring case: a writer registered before the reader read the
+-- generations (so they do not move) commits between the reader's snapshot
+-- and its store; only the writer's XID in the ring refuses the store
+SELECT hybridcache_reset_stats();
+BEGIN;
+UPDATE acct SET balance = 42 WHERE id = 2;
+PREPARE TRANSACTION 'w3';
+\! perl test/pgproto.pl 'parse s SELECT id, balance FROM consistency_test.acct ORDER BY id' 'bind p s' 'execute p 1' 'query_other COMMIT PREPARED '"'"'w3'"'"'' 'execute p 0' 'sync' 'query SELECT id, balance FROM consistency_test.acct ORDER BY id'
+SELECT id, balance FROM acct ORDER BY id;
+SELECT * FROM counters;
+
 RESET search_path;
 SET client_min_messages = warning;
 DROP SCHEMA consistency_test CASCADE;
