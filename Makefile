@@ -43,3 +43,6 @@ EXTRA_CLEAN = tmp_regress tmp_isolation
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# every module includes the shared header
+$(OBJS): src/hybridcache.h

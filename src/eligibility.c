@@ -25,20 +25,32 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/table.h"
 #include "access/transam.h"
 #include "catalog/partition.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_proc.h"
+#include "catalog/pg_subscription_rel.h"
+#include "catalog/pg_trigger.h"
+#include "commands/trigger.h"
 #include "catalog/pg_type.h"
 #include "hybridcache.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 #include "utils/syscache.h"
+
+/* does pg_subscription_rel of this database have rows? -1: not known */
+static int	has_subscribed_tables = -1;
 
 typedef struct hcWalkContext
 {
@@ -371,6 +383,83 @@ walk_plan(Plan *plan, hcWalkContext *cxt)
 	return false;
 }
 
+static void
+subscription_rel_callback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	has_subscribed_tables = -1;
+}
+
+/* Register the callbacks of this module; called from _PG_init. */
+void
+hc_eligibility_init(void)
+{
+	CacheRegisterSyscacheCallback(SUBSCRIPTIONRELMAP, subscription_rel_callback,
+								  (Datum) 0);
+}
+
+/* Is relid a table of a logical-replication subscription? */
+static bool
+is_subscribed(Oid relid)
+{
+	Relation	catalog;
+	SysScanDesc scan;
+	ScanKeyData key;
+	bool		found;
+
+	catalog = table_open(SubscriptionRelRelationId, AccessShareLock);
+	if (has_subscribed_tables < 0)
+	{
+		scan = systable_beginscan(catalog, InvalidOid, false, NULL, 0, NULL);
+		has_subscribed_tables = HeapTupleIsValid(systable_getnext(scan)) ? 1 : 0;
+		systable_endscan(scan);
+	}
+	if (has_subscribed_tables == 0)
+	{
+		table_close(catalog, AccessShareLock);
+		return false;
+	}
+	ScanKeyInit(&key, Anum_pg_subscription_rel_srrelid,
+				BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = systable_beginscan(catalog, SubscriptionRelSrrelidSrsubidIndexId,
+							  true, NULL, 1, &key);
+	found = HeapTupleIsValid(systable_getnext(scan));
+	systable_endscan(scan);
+	table_close(catalog, AccessShareLock);
+	return found;
+}
+
+/*
+ * Does the table have a row-level cache_invalidate() trigger for INSERT,
+ * UPDATE and DELETE that fires in replica mode (hybridcache_watch())?
+ */
+static bool
+has_replica_trigger(Oid relid)
+{
+	Relation	rel = relation_open(relid, AccessShareLock);
+	TriggerDesc *trigdesc = rel->trigdesc;
+	bool		found = false;
+	int			i;
+
+	for (i = 0; trigdesc != NULL && i < trigdesc->numtriggers && !found; i++)
+	{
+		Trigger    *trig = &trigdesc->triggers[i];
+		char	   *fname;
+
+		if (trig->tgenabled != TRIGGER_FIRES_ON_REPLICA &&
+			trig->tgenabled != TRIGGER_FIRES_ALWAYS)
+			continue;
+		if (!TRIGGER_FOR_ROW(trig->tgtype) ||
+			!TRIGGER_FOR_INSERT(trig->tgtype) ||
+			!TRIGGER_FOR_UPDATE(trig->tgtype) ||
+			!TRIGGER_FOR_DELETE(trig->tgtype))
+			continue;
+		fname = get_func_name(trig->tgfoid);
+		found = (fname != NULL && strcmp(fname, "cache_invalidate") == 0);
+	}
+	relation_close(rel, AccessShareLock);
+	return found;
+}
+
 static bool
 add_dep(hcPlanInfo *info, Oid relid)
 {
@@ -424,6 +513,14 @@ check_relation(Oid relid, hcWalkContext *cxt)
 
 	if (!ok)
 		return reject(cxt, HC_BYPASS_RELATION_KIND);
+
+	/*
+	 * The apply worker of a subscription writes without the executor hooks;
+	 * only a replica-mode row trigger sees those writes.  Without one the
+	 * table's contents can change unseen: never cache it.
+	 */
+	if (is_subscribed(relid) && !has_replica_trigger(relid))
+		return reject(cxt, HC_BYPASS_UNWATCHED_SUBSCRIPTION);
 	if (!add_dep(cxt->info, relid))
 		return reject(cxt, HC_BYPASS_TOO_MANY_DEPS);
 

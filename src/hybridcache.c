@@ -59,6 +59,7 @@ _PG_init(void)
 
 	hc_install_hooks();
 	hc_invalidation_init();
+	hc_eligibility_init();
 }
 
 /* shmem_request hook: reserve shared memory and our LWLocks */

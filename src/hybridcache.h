@@ -78,6 +78,7 @@ typedef enum hcBypassReason
 	HC_BYPASS_NO_RELATION,		/* reads no table: nothing worth caching */
 	HC_BYPASS_MUTABLE_FUNCTION, /* volatile or stable function */
 	HC_BYPASS_RELATION_KIND,	/* catalog, temp, foreign, sequence, ... */
+	HC_BYPASS_UNWATCHED_SUBSCRIPTION,	/* subscribed table without trigger */
 	HC_BYPASS_TABLESAMPLE,
 	HC_BYPASS_UNSUPPORTED_NODE, /* plan node this version does not know */
 	HC_BYPASS_RECORD_RESULT,	/* anonymous record column in the result */
@@ -106,6 +107,7 @@ typedef struct hcPlanInfo
 } hcPlanInfo;
 
 /*---- eligibility.c ----*/
+extern void hc_eligibility_init(void);
 extern void hc_analyze_plan(PlannedStmt *pstmt, hcPlanInfo *info);
 extern bool hc_tupdesc_cacheable(TupleDesc tupdesc);
 

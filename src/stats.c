@@ -113,6 +113,7 @@ static const char *const bypass_names[HC_BYPASS_NUM_REASONS] = {
 	[HC_BYPASS_NO_RELATION] = "no_relation",
 	[HC_BYPASS_MUTABLE_FUNCTION] = "mutable_function",
 	[HC_BYPASS_RELATION_KIND] = "relation_kind",
+	[HC_BYPASS_UNWATCHED_SUBSCRIPTION] = "unwatched_subscription",
 	[HC_BYPASS_TABLESAMPLE] = "tablesample",
 	[HC_BYPASS_UNSUPPORTED_NODE] = "unsupported_node",
 	[HC_BYPASS_RECORD_RESULT] = "record_result",
