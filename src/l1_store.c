@@ -319,6 +319,29 @@ detach_desc(hcEntryDesc *desc)
 }
 
 /*
+ * Take the partition lock of descriptor id's key in mode, and check that
+ * the index still maps that key to id.  Returns the lock, held, or NULL
+ * (nothing held) when the descriptor is no longer indexed under its key.
+ */
+static LWLock *
+lock_indexed_desc(int32 id, LWLockMode mode, hcKey *key, uint32 *hashcode)
+{
+	hcEntryDesc *desc = &l1->descs[id];
+	LWLock	   *lock;
+	hcIndexEntry *ent;
+
+	*key = desc->key;
+	*hashcode = key_hash(key, sizeof(hcKey));
+	lock = partition_lock(*hashcode);
+	LWLockAcquire(lock, mode);
+	ent = hash_search_with_hash_value(l1_index, key, *hashcode, HASH_FIND, NULL);
+	if (ent != NULL && ent->desc == id)
+		return lock;
+	LWLockRelease(lock);
+	return NULL;
+}
+
+/*
  * Evict one entry with the CLOCK algorithm.  Returns false if a bounded
  * sweep found nothing evictable (everything pinned or in use).
  */
@@ -336,7 +359,6 @@ evict_one(void)
 		hcKey		key;
 		uint32		hashcode;
 		LWLock	   *lock;
-		hcIndexEntry *ent;
 		bool		freed = false;
 
 		if (!(s & HC_FLAG_INDEXED) || STATE_REFCOUNT(s) > 0)
@@ -348,14 +370,11 @@ evict_one(void)
 		}
 
 		/* candidate: re-check under its partition lock */
-		key = desc->key;
-		hashcode = key_hash(&key, sizeof(key));
-		lock = partition_lock(hashcode);
-		LWLockAcquire(lock, LW_EXCLUSIVE);
-		ent = hash_search_with_hash_value(l1_index, &key, hashcode, HASH_FIND, NULL);
+		lock = lock_indexed_desc(id, LW_EXCLUSIVE, &key, &hashcode);
+		if (lock == NULL)
+			continue;
 		s = pg_atomic_read_u32(&desc->state);
-		if (ent != NULL && ent->desc == id && (s & HC_FLAG_INDEXED) &&
-			STATE_REFCOUNT(s) == 0)
+		if ((s & HC_FLAG_INDEXED) && STATE_REFCOUNT(s) == 0)
 		{
 			hash_search_with_hash_value(l1_index, &key, hashcode, HASH_REMOVE, NULL);
 			freed = detach_desc(desc);
@@ -566,31 +585,18 @@ hc_l1_foreach(hcEntryVisitor visit, void *arg)
 		hcKey		key;
 		uint32		hashcode;
 		LWLock	   *lock;
-		hcIndexEntry *ent;
-		bool		pinned = false;
-		int			pins = 0;
-		int			usage = 0;
+		uint32		old;
 
 		if (!(s & HC_FLAG_INDEXED))
 			continue;
-		key = desc->key;
-		hashcode = key_hash(&key, sizeof(key));
-		lock = partition_lock(hashcode);
-		LWLockAcquire(lock, LW_SHARED);
-		ent = hash_search_with_hash_value(l1_index, &key, hashcode, HASH_FIND, NULL);
-		if (ent != NULL && ent->desc == id)
-		{
-			uint32		old = pg_atomic_fetch_add_u32(&desc->state, 1);
-
-			pins = STATE_REFCOUNT(old);
-			usage = STATE_USAGE(old);
-			pinned = true;
-		}
-		LWLockRelease(lock);
-		if (!pinned)
+		lock = lock_indexed_desc(id, LW_SHARED, &key, &hashcode);
+		if (lock == NULL)
 			continue;
+		/* pin without counting a use */
+		old = pg_atomic_fetch_add_u32(&desc->state, 1);
+		LWLockRelease(lock);
 
-		visit_pinned(id, usage, pins, visit, arg);
+		visit_pinned(id, STATE_USAGE(old), STATE_REFCOUNT(old), visit, arg);
 	}
 }
 
