@@ -189,9 +189,12 @@ END;
 $$;
 
 COMMENT ON FUNCTION hybridcache_watch_all() IS
-'adds the invalidation triggers to every table the current role owns; returns how many';
+'adds the invalidation triggers to every table whose owner role the current role is a member of; returns how many';
 
 -- Administrative functions: superusers only, unless granted.
 REVOKE ALL ON FUNCTION hybridcache_reset_stats() FROM PUBLIC;
 REVOKE ALL ON FUNCTION hybridcache_invalidate(regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION hybridcache_invalidate_all() FROM PUBLIC;
+-- entries of every database are listed: monitoring roles only
+REVOKE ALL ON FUNCTION hybridcache_entries() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION hybridcache_entries() TO pg_read_all_stats;

@@ -29,7 +29,7 @@
 #define HC_FORMAT_VERSION	1
 
 /* Most dependency relations one cached query may have. */
-#define HC_MAX_DEPS			64
+#define HC_MAX_DEPS			256
 
 /* Most current_setting() names one cached query may depend on. */
 #define HC_MAX_SETTINGS		8

@@ -65,7 +65,7 @@
 #include "utils/syscache.h"
 
 #define HC_NUM_GEN_SLOTS	8192
-#define HC_RING_SIZE		8
+#define HC_RING_SIZE		16
 #define HC_MAX_WRITTEN		64
 #define HC_MAX_PENDING		64
 
