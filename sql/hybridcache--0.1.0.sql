@@ -19,6 +19,8 @@ CREATE FUNCTION hybridcache_stats(
     OUT bytes_used bigint,
     OUT bytes_limit bigint,
     OUT hit_ratio double precision,
+    OUT single_flight_waits bigint,
+    OUT single_flight_timeouts bigint,
     OUT stats_reset timestamptz)
 RETURNS record
 AS 'MODULE_PATHNAME', 'hybridcache_stats'

@@ -73,6 +73,8 @@ typedef struct hcQueryState
 	hcKey		key;
 	int			ttl_s;
 	hcPhase		phase;
+	/* single-flight placeholder while computing a full run, or -1 */
+	int			placeholder_id;
 	/* hit */
 	int			desc_id;
 	const hcEntryHeader *hdr;
@@ -172,6 +174,13 @@ state_cleanup(void *arg)
 		st->desc_id = -1;
 		hc_l1_release(desc_id);
 	}
+	if (st->placeholder_id >= 0)
+	{
+		int			placeholder_id = st->placeholder_id;
+
+		st->placeholder_id = -1;
+		hc_l1_abandon(placeholder_id);
+	}
 	if (st->phase == HCQ_CAPTURE)
 		hc_count_bypass(HC_BYPASS_INCOMPLETE);
 	for (p = &states; *p != NULL; p = &(*p)->next)
@@ -255,6 +264,7 @@ consider_statement(QueryDesc *qd, int eflags)
 	st->ttl_s = ttl_s;
 	st->phase = HCQ_START;
 	st->desc_id = -1;
+	st->placeholder_id = -1;
 	st->cb.func = state_cleanup;
 	st->cb.arg = st;
 	MemoryContextRegisterResetCallback(qd->estate->es_query_cxt, &st->cb);
@@ -322,14 +332,45 @@ run_chained(QueryDesc *qd, ScanDirection direction, uint64 count,
 	PG_END_TRY();
 }
 
-/* First ExecutorRun of an eligible statement: hit, capture, or neither. */
-static void
-begin_run(hcQueryState *st, ScanDirection direction)
+/* Look the key up; a valid entry is pinned and becomes the hit. */
+static bool
+try_hit(hcQueryState *st, int *filling_id)
 {
 	QueryDesc  *qd = st->qd;
 	const hcPlanInfo *info = st->info;
 	const hcEntryHeader *hdr;
 	int			desc_id;
+
+	hdr = hc_l1_lookup(&st->key, &desc_id, filling_id);
+	if (hdr == NULL)
+		return false;
+	if (!hc_entry_matches(hdr, &st->key, qd->tupDesc, info->deps, info->ndeps,
+						  hc_current_epoch(),
+						  GetCurrentStatementStartTimestamp(), st->ttl_s))
+	{
+		hc_l1_release(desc_id);
+		return false;
+	}
+	st->hdr = hdr;
+	st->desc_id = desc_id;
+	st->pos = 0;
+	st->slot = MakeSingleTupleTableSlot(qd->tupDesc, &TTSOpsMinimalTuple);
+	st->phase = HCQ_HIT;
+	hc_count_hit(info->deps, info->ndeps);
+	return true;
+}
+
+/*
+ * First ExecutorRun of an eligible statement: hit, capture, or neither.
+ * A full run (count 0) that finds another backend computing the same key
+ * waits for it (single-flight); one that finds nothing announces itself.
+ */
+static void
+begin_run(hcQueryState *st, ScanDirection direction, uint64 count)
+{
+	QueryDesc  *qd = st->qd;
+	const hcPlanInfo *info = st->info;
+	int			filling_id;
 	int			i;
 
 	if (!is_client_dest(qd->dest->mydest))
@@ -345,25 +386,23 @@ begin_run(hcQueryState *st, ScanDirection direction)
 		return;
 	}
 
-	hdr = hc_l1_lookup(&st->key, &desc_id);
-	if (hdr != NULL)
+	if (try_hit(st, &filling_id))
+		return;
+	if (filling_id >= 0 && count == 0 && hc_single_flight_timeout_ms > 0)
 	{
-		if (hc_entry_matches(hdr, &st->key, qd->tupDesc, info->deps, info->ndeps,
-							 hc_current_epoch(),
-							 GetCurrentStatementStartTimestamp(), st->ttl_s))
-		{
-			st->hdr = hdr;
-			st->desc_id = desc_id;
-			st->pos = 0;
-			st->slot = MakeSingleTupleTableSlot(qd->tupDesc, &TTSOpsMinimalTuple);
-			st->phase = HCQ_HIT;
-			hc_count_hit(info->deps, info->ndeps);
+		bool		done = hc_l1_wait_fill(filling_id, &st->key,
+										   hc_single_flight_timeout_ms);
+
+		hc_count_single_flight(!done);
+		if (try_hit(st, &filling_id))
 			return;
-		}
-		hc_l1_release(desc_id);
 	}
 
 	hc_count_miss(info->deps, info->ndeps);
+
+	/* announce the computation so identical misses wait for it */
+	if (count == 0 && filling_id < 0 && hc_single_flight_timeout_ms > 0)
+		st->placeholder_id = hc_l1_claim(&st->key);
 
 	/* the generations this result will be valid for; read after the snapshot */
 	pg_memory_barrier();
@@ -410,37 +449,35 @@ finish_capture(hcQueryState *st)
 	char	   *blob;
 	Size		len;
 
+	int			placeholder_id = st->placeholder_id;
+
 	st->phase = HCQ_DONE;
+	st->placeholder_id = -1;
 	if (hc_capture_too_large(st->cap))
-	{
 		hc_count_bypass(HC_BYPASS_TOO_LARGE);
-		return;
-	}
-	if (!hc_capture_ok(st->cap))
-	{
+	else if (!hc_capture_ok(st->cap))
 		hc_count_bypass(HC_BYPASS_INCOMPLETE);
-		return;
-	}
-	if (st->exec_ms < hc_min_exec_time_ms)
-	{
+	else if (st->exec_ms < hc_min_exec_time_ms)
 		hc_count_bypass(HC_BYPASS_CHEAP);
-		return;
-	}
-	if (!hc_store_allowed(info->deps, st->gens, info->ndeps, st->epoch,
-						  qd->snapshot))
-	{
+	else if (!hc_store_allowed(info->deps, st->gens, info->ndeps, st->epoch,
+							   qd->snapshot))
 		hc_count_store_refused();
-		return;
-	}
-	blob = hc_capture_finish(st->cap, &st->key, MyDatabaseId,
-							 info->deps, st->gens,
-							 info->ndeps, st->epoch,
-							 GetCurrentStatementStartTimestamp(),
-							 st->exec_ms, &len);
-	if (hc_l1_store(&st->key, blob, len))
-		hc_count_store();
 	else
-		hc_count_store_refused();
+	{
+		blob = hc_capture_finish(st->cap, &st->key, MyDatabaseId,
+								 info->deps, st->gens,
+								 info->ndeps, st->epoch,
+								 GetCurrentStatementStartTimestamp(),
+								 st->exec_ms, &len);
+		/* replaces the placeholder and wakes its waiters */
+		if (hc_l1_store(&st->key, blob, len, placeholder_id))
+			hc_count_store();
+		else
+			hc_count_store_refused();
+		return;
+	}
+	/* not stored: waiters run the statement themselves */
+	hc_l1_abandon(placeholder_id);
 }
 
 /* Run for real, teeing rows into the capture. */
@@ -484,7 +521,7 @@ hc_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 	hcQueryState *st = states ? find_state(queryDesc) : NULL;
 
 	if (st != NULL && st->phase == HCQ_START)
-		begin_run(st, direction);
+		begin_run(st, direction, count);
 
 	if (st == NULL || st->phase == HCQ_DONE)
 		run_chained(queryDesc, direction, count, execute_once);

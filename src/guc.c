@@ -41,6 +41,7 @@ int			hc_max_entries = 16384;
 int			hc_max_entry_size_kb = 1024;
 double		hc_min_exec_time_ms = 0.0;
 bool		hc_auto_watch = false;
+int			hc_single_flight_timeout_ms = 5000;
 
 /* One parsed element of hybridcache.table_ttl. */
 typedef struct hcTableTtl
@@ -133,6 +134,16 @@ hc_define_gucs(void)
 							 PGC_SUSET,
 							 0,
 							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("hybridcache.single_flight_timeout",
+							"Sets how long a miss waits for a concurrent identical miss to finish.",
+							"Zero lets every miss run the statement itself.",
+							&hc_single_flight_timeout_ms,
+							5000,
+							0, 60 * 1000,
+							PGC_USERSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("hybridcache.shared_memory",
 							"Sets the amount of shared memory for cached results.",

@@ -43,6 +43,7 @@ extern int	hc_max_entries;
 extern int	hc_max_entry_size_kb;
 extern double hc_min_exec_time_ms;
 extern bool hc_auto_watch;
+extern int	hc_single_flight_timeout_ms;
 
 extern void hc_define_gucs(void);
 extern int	hc_relation_ttl_s(Oid relid);
@@ -134,9 +135,14 @@ extern bool hc_store_allowed(const Oid *relids, const uint64 *gens, int n,
 typedef struct hcEntryHeader hcEntryHeader;
 extern Size hc_l1_shmem_size(void);
 extern void hc_l1_shmem_init(void);
-extern const hcEntryHeader *hc_l1_lookup(const hcKey *key, int *desc_id);
+extern const hcEntryHeader *hc_l1_lookup(const hcKey *key, int *desc_id,
+										 int *filling_id);
 extern void hc_l1_release(int desc_id);
-extern bool hc_l1_store(const hcKey *key, const char *blob, Size len);
+extern bool hc_l1_store(const hcKey *key, const char *blob, Size len,
+						int placeholder_id);
+extern int	hc_l1_claim(const hcKey *key);
+extern void hc_l1_abandon(int placeholder_id);
+extern bool hc_l1_wait_fill(int id, const hcKey *key, int timeout_ms);
 extern void hc_l1_release_all_pins(void);
 extern void hc_l1_usage(int64 *entries, int64 *bytes_used, int64 *bytes_limit);
 
@@ -181,6 +187,7 @@ extern void hc_count_hit(const Oid *deps, int ndeps);
 extern void hc_count_miss(const Oid *deps, int ndeps);
 extern void hc_count_store(void);
 extern void hc_count_store_refused(void);
+extern void hc_count_single_flight(bool timed_out);
 extern void hc_count_eviction(void);
 extern void hc_count_invalidation(Oid relid);
 extern void hc_stats_flush_tables(bool force);

@@ -35,6 +35,14 @@
  *	- Pins are remembered per backend and released on every exit path:
  *	  the executor's memory-context callback, and before_shmem_exit.
  *
+ * Single-flight: a backend about to run a statement to completion after a
+ * miss first indexes a FILLING placeholder (a descriptor without a blob)
+ * under the key.  Others that find it wait on its condition variable,
+ * bounded by hybridcache.single_flight_timeout, and then look again.
+ * Whoever detaches a placeholder (the filler's store, its abandon on
+ * failure, error or exit, or another backend's store of the same key)
+ * broadcasts on it.  Placeholders are never evicted or pinned.
+ *
  * Copyright (c) 2026, hybridcache developers
  *
  * IDENTIFICATION
@@ -50,7 +58,11 @@
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
+#include "storage/condition_variable.h"
+#include "storage/proc.h"
 #include "storage/spin.h"
+#include "utils/wait_event.h"
+#include "portability/instr_time.h"
 #include "utils/dsa.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
@@ -62,6 +74,7 @@
 #define HC_USAGE_MASK		(0xFU << HC_USAGE_SHIFT)
 #define HC_MAX_USAGE		5
 #define HC_FLAG_INDEXED		(1U << 22)
+#define HC_FLAG_FILLING		(1U << 23)	/* placeholder of a running miss */
 
 #define STATE_REFCOUNT(s)	((s) & HC_REFCOUNT_MASK)
 #define STATE_USAGE(s)		(((s) & HC_USAGE_MASK) >> HC_USAGE_SHIFT)
@@ -74,8 +87,11 @@ typedef struct hcEntryDesc
 	pg_atomic_uint32 state;
 	int32		next_free;		/* free list link, -1 = end */
 	hcKey		key;			/* valid while INDEXED or pinned */
-	dsa_pointer blob;
+	dsa_pointer blob;			/* invalid for a placeholder */
 	Size		len;
+	int			filler;			/* placeholder: pgprocno of its owner */
+	uint64		fill_seq;		/* placeholder: owner's claim number */
+	ConditionVariable cv;		/* placeholder: waiters for the filler */
 } hcEntryDesc;
 
 typedef struct hcIndexEntry
@@ -107,6 +123,16 @@ static int32 *my_pins = NULL;
 static int	my_npins = 0;
 static int	my_maxpins = 0;
 static bool exit_callback_registered = false;
+
+/* placeholders this backend owns, for cleanup on exit */
+#define HC_MAX_PLACEHOLDERS 8
+static int32 my_placeholders[HC_MAX_PLACEHOLDERS];
+static uint64 my_placeholder_seqs[HC_MAX_PLACEHOLDERS];
+static int	my_nplaceholders = 0;
+static uint64 my_fill_seq = 0;
+
+static bool forget_placeholder(int32 id, uint64 *seq);
+static void abandon(int32 id, uint64 seq);
 
 static uint32
 key_hash(const void *key, Size keysize)
@@ -189,6 +215,7 @@ hc_l1_shmem_init(void)
 			pg_atomic_init_u32(&l1->descs[i].state, 0);
 			l1->descs[i].next_free = (i + 1 < l1->ndescs) ? i + 1 : -1;
 			l1->descs[i].blob = InvalidDsaPointer;
+			ConditionVariableInit(&l1->descs[i].cv);
 		}
 		l1->free_head = 0;
 
@@ -205,6 +232,8 @@ static void
 release_pins_at_exit(int code, Datum arg)
 {
 	hc_l1_release_all_pins();
+	while (my_nplaceholders > 0)
+		hc_l1_abandon(my_placeholders[my_nplaceholders - 1]);
 }
 
 /* Attach to the arena in this backend, once. */
@@ -272,9 +301,12 @@ free_desc(int32 id)
 {
 	hcEntryDesc *desc = &l1->descs[id];
 
-	dsa_free(get_area(), desc->blob);
-	pg_atomic_sub_fetch_u64(&l1->bytes_used, desc->len);
-	pg_atomic_sub_fetch_u64(&l1->nentries, 1);
+	if (DsaPointerIsValid(desc->blob))
+	{
+		dsa_free(get_area(), desc->blob);
+		pg_atomic_sub_fetch_u64(&l1->bytes_used, desc->len);
+		pg_atomic_sub_fetch_u64(&l1->nentries, 1);
+	}
 	desc->blob = InvalidDsaPointer;
 	desc->len = 0;
 	pg_atomic_write_u32(&desc->state, 0);
@@ -361,7 +393,8 @@ evict_one(void)
 		LWLock	   *lock;
 		bool		freed = false;
 
-		if (!(s & HC_FLAG_INDEXED) || STATE_REFCOUNT(s) > 0)
+		if (!(s & HC_FLAG_INDEXED) || (s & HC_FLAG_FILLING) ||
+			STATE_REFCOUNT(s) > 0)
 			continue;
 		if (STATE_USAGE(s) > 0)
 		{
@@ -374,7 +407,8 @@ evict_one(void)
 		if (lock == NULL)
 			continue;
 		s = pg_atomic_read_u32(&desc->state);
-		if ((s & HC_FLAG_INDEXED) && STATE_REFCOUNT(s) == 0)
+		if ((s & HC_FLAG_INDEXED) && !(s & HC_FLAG_FILLING) &&
+			STATE_REFCOUNT(s) == 0)
 		{
 			hash_search_with_hash_value(l1_index, &key, hashcode, HASH_REMOVE, NULL);
 			freed = detach_desc(desc);
@@ -392,10 +426,12 @@ evict_one(void)
 
 /*
  * Find the entry for key and pin it.  Returns its blob, or NULL.  The
- * caller validates the blob and must call hc_l1_release(*desc_id).
+ * caller validates the blob and must call hc_l1_release(*desc_id).  When
+ * another backend is filling the key, returns NULL with *filling_id set to
+ * the placeholder (see hc_l1_wait_fill); otherwise *filling_id is -1.
  */
 const hcEntryHeader *
-hc_l1_lookup(const hcKey *key, int *desc_id)
+hc_l1_lookup(const hcKey *key, int *desc_id, int *filling_id)
 {
 	uint32		hashcode = key_hash(key, sizeof(hcKey));
 	LWLock	   *lock = partition_lock(hashcode);
@@ -403,6 +439,7 @@ hc_l1_lookup(const hcKey *key, int *desc_id)
 	hcEntryDesc *desc = NULL;
 	int32		id = -1;
 
+	*filling_id = -1;
 	if (l1 == NULL)
 		return NULL;
 
@@ -415,14 +452,24 @@ hc_l1_lookup(const hcKey *key, int *desc_id)
 		id = ent->desc;
 		desc = &l1->descs[id];
 		old = pg_atomic_read_u32(&desc->state);
-		for (;;)
+		if (old & HC_FLAG_FILLING)
 		{
-			uint32		new = old + 1;
+			/* another backend is computing it; nothing to pin */
+			if (l1->descs[id].filler != MyProc->pgprocno)
+				*filling_id = id;
+			desc = NULL;
+		}
+		else
+		{
+			for (;;)
+			{
+				uint32		new = old + 1;
 
-			if (STATE_USAGE(old) < HC_MAX_USAGE)
-				new += HC_USAGE_ONE;
-			if (pg_atomic_compare_exchange_u32(&desc->state, &old, new))
-				break;
+				if (STATE_USAGE(old) < HC_MAX_USAGE)
+					new += HC_USAGE_ONE;
+				if (pg_atomic_compare_exchange_u32(&desc->state, &old, new))
+					break;
+			}
 		}
 	}
 	LWLockRelease(lock);
@@ -473,7 +520,7 @@ hc_l1_release_all_pins(void)
  * lack of space.
  */
 bool
-hc_l1_store(const hcKey *key, const char *blob, Size len)
+hc_l1_store(const hcKey *key, const char *blob, Size len, int placeholder_id)
 {
 	dsa_area   *a;
 	dsa_pointer dp = InvalidDsaPointer;
@@ -487,8 +534,16 @@ hc_l1_store(const hcKey *key, const char *blob, Size len)
 	bool		free_old = false;
 	int			evictions = 0;
 
+	uint64		seq = 0;
+
+	if (placeholder_id >= 0 && !forget_placeholder(placeholder_id, &seq))
+		placeholder_id = -1;
 	if (l1 == NULL || len > l1->arena_size / 2)
+	{
+		if (placeholder_id >= 0)
+			abandon(placeholder_id, seq);
 		return false;
+	}
 	a = get_area();
 
 	for (;;)
@@ -497,7 +552,11 @@ hc_l1_store(const hcKey *key, const char *blob, Size len)
 		if (DsaPointerIsValid(dp))
 			break;
 		if (evictions++ >= HC_MAX_EVICTIONS_PER_STORE || !evict_one())
+		{
+			if (placeholder_id >= 0)
+				abandon(placeholder_id, seq);
 			return false;
+		}
 	}
 
 	for (;;)
@@ -508,6 +567,8 @@ hc_l1_store(const hcKey *key, const char *blob, Size len)
 		if (evictions++ >= HC_MAX_EVICTIONS_PER_STORE || !evict_one())
 		{
 			dsa_free(a, dp);
+			if (placeholder_id >= 0)
+				abandon(placeholder_id, seq);
 			return false;
 		}
 	}
@@ -541,11 +602,186 @@ hc_l1_store(const hcKey *key, const char *blob, Size len)
 		/* index full: cannot happen with one slot per descriptor, but be safe */
 		pg_atomic_write_u32(&desc->state, 0);
 		free_desc(id);
+		if (placeholder_id >= 0)
+			abandon(placeholder_id, seq);
 		return false;
 	}
+	if (old_id >= 0 && !DsaPointerIsValid(l1->descs[old_id].blob))
+		ConditionVariableBroadcast(&l1->descs[old_id].cv);
 	if (free_old)
 		free_desc(old_id);
 	return true;
+}
+
+/*
+ * Index a FILLING placeholder for key, announcing that this backend is
+ * about to compute it.  Returns the placeholder, or -1 when another backend
+ * is already filling the key or no descriptor is free.  A stale entry under
+ * the key is replaced.
+ */
+int
+hc_l1_claim(const hcKey *key)
+{
+	int32		id = -1;
+	hcEntryDesc *desc;
+	uint32		hashcode;
+	LWLock	   *lock;
+	hcIndexEntry *ent;
+	bool		found;
+	int32		old_id = -1;
+	bool		free_old = false;
+	int			evictions = 0;
+
+	if (l1 == NULL || my_nplaceholders >= HC_MAX_PLACEHOLDERS)
+		return -1;
+	(void) get_area();
+
+	for (;;)
+	{
+		id = pop_free_desc();
+		if (id >= 0)
+			break;
+		if (evictions++ >= HC_MAX_EVICTIONS_PER_STORE || !evict_one())
+			return -1;
+	}
+	desc = &l1->descs[id];
+	desc->key = *key;
+	desc->blob = InvalidDsaPointer;
+	desc->len = 0;
+	desc->filler = MyProc->pgprocno;
+	desc->fill_seq = ++my_fill_seq;
+	pg_atomic_write_u32(&desc->state, HC_FLAG_INDEXED | HC_FLAG_FILLING);
+
+	hashcode = key_hash(key, sizeof(hcKey));
+	lock = partition_lock(hashcode);
+	LWLockAcquire(lock, LW_EXCLUSIVE);
+	ent = hash_search_with_hash_value(l1_index, key, hashcode, HASH_ENTER_NULL, &found);
+	if (ent != NULL && found &&
+		(pg_atomic_read_u32(&l1->descs[ent->desc].state) & HC_FLAG_FILLING))
+		ent = NULL;				/* someone else is filling it */
+	else if (ent != NULL)
+	{
+		if (found)
+		{
+			old_id = ent->desc;
+			free_old = detach_desc(&l1->descs[old_id]);
+		}
+		ent->desc = id;
+	}
+	LWLockRelease(lock);
+
+	if (ent == NULL)
+	{
+		pg_atomic_write_u32(&desc->state, 0);
+		free_desc(id);
+		return -1;
+	}
+	if (free_old)
+		free_desc(old_id);
+	my_placeholders[my_nplaceholders] = id;
+	my_placeholder_seqs[my_nplaceholders] = desc->fill_seq;
+	my_nplaceholders++;
+	return id;
+}
+
+/*
+ * Remove id from this backend's placeholders, returning its claim number;
+ * false if it was not there.
+ */
+static bool
+forget_placeholder(int32 id, uint64 *seq)
+{
+	int			i;
+
+	for (i = 0; i < my_nplaceholders; i++)
+	{
+		if (my_placeholders[i] == id)
+		{
+			*seq = my_placeholder_seqs[i];
+			my_nplaceholders--;
+			my_placeholders[i] = my_placeholders[my_nplaceholders];
+			my_placeholder_seqs[i] = my_placeholder_seqs[my_nplaceholders];
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Take this backend's placeholder out of the index, if it is still there,
+ * wake its waiters and free it.
+ */
+static void
+abandon(int32 id, uint64 seq)
+{
+	hcEntryDesc *desc = &l1->descs[id];
+	hcKey		key;
+	uint32		hashcode;
+	LWLock	   *lock;
+	bool		freed = false;
+
+	lock = lock_indexed_desc(id, LW_EXCLUSIVE, &key, &hashcode);
+	if (lock != NULL)
+	{
+		uint32		s = pg_atomic_read_u32(&desc->state);
+
+		if ((s & HC_FLAG_FILLING) && desc->filler == MyProc->pgprocno &&
+			desc->fill_seq == seq)
+		{
+			hash_search_with_hash_value(l1_index, &key, hashcode, HASH_REMOVE, NULL);
+			freed = detach_desc(desc);
+		}
+		LWLockRelease(lock);
+	}
+	ConditionVariableBroadcast(&desc->cv);
+	if (freed)
+		free_desc(id);
+}
+
+/* The filler gives up (error, refused store, partial fetch, exit). */
+void
+hc_l1_abandon(int placeholder_id)
+{
+	uint64		seq;
+
+	if (placeholder_id >= 0 && forget_placeholder(placeholder_id, &seq))
+		abandon(placeholder_id, seq);
+}
+
+/*
+ * Wait, at most timeout_ms, for the placeholder id of key to be replaced
+ * or abandoned.  Returns false on timeout.
+ */
+bool
+hc_l1_wait_fill(int id, const hcKey *key, int timeout_ms)
+{
+	hcEntryDesc *desc = &l1->descs[id];
+	instr_time	start;
+	instr_time	now;
+	bool		done = true;
+
+	INSTR_TIME_SET_CURRENT(start);
+	ConditionVariablePrepareToSleep(&desc->cv);
+	for (;;)
+	{
+		uint32		s = pg_atomic_read_u32(&desc->state);
+		long		remaining;
+
+		if (!(s & HC_FLAG_INDEXED) || !(s & HC_FLAG_FILLING) ||
+			!hc_key_equal(&desc->key, key))
+			break;
+		INSTR_TIME_SET_CURRENT(now);
+		INSTR_TIME_SUBTRACT(now, start);
+		remaining = timeout_ms - (long) INSTR_TIME_GET_MILLISEC(now);
+		if (remaining <= 0)
+		{
+			done = false;
+			break;
+		}
+		(void) ConditionVariableTimedSleep(&desc->cv, remaining, PG_WAIT_EXTENSION);
+	}
+	ConditionVariableCancelSleep();
+	return done;
 }
 
 /* Call visit for a pinned entry and unpin it, also on error. */
@@ -587,11 +823,16 @@ hc_l1_foreach(hcEntryVisitor visit, void *arg)
 		LWLock	   *lock;
 		uint32		old;
 
-		if (!(s & HC_FLAG_INDEXED))
+		if (!(s & HC_FLAG_INDEXED) || (s & HC_FLAG_FILLING))
 			continue;
 		lock = lock_indexed_desc(id, LW_SHARED, &key, &hashcode);
 		if (lock == NULL)
 			continue;
+		if (pg_atomic_read_u32(&desc->state) & HC_FLAG_FILLING)
+		{
+			LWLockRelease(lock);
+			continue;
+		}
 		/* pin without counting a use */
 		old = pg_atomic_fetch_add_u32(&desc->state, 1);
 		LWLockRelease(lock);

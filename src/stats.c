@@ -55,6 +55,8 @@ typedef enum hcCounter
 	HC_C_STORES_REFUSED,
 	HC_C_EVICTIONS,
 	HC_C_INVALIDATIONS,
+	HC_C_SF_WAITS,
+	HC_C_SF_TIMEOUTS,
 	HC_NUM_COUNTERS
 } hcCounter;
 
@@ -269,6 +271,14 @@ hc_count_store_refused(void)
 }
 
 void
+hc_count_single_flight(bool timed_out)
+{
+	bump(HC_C_SF_WAITS);
+	if (timed_out)
+		bump(HC_C_SF_TIMEOUTS);
+}
+
+void
 hc_count_eviction(void)
 {
 	bump(HC_C_EVICTIONS);
@@ -374,8 +384,8 @@ hybridcache_stats(PG_FUNCTION_ARGS)
 	TupleDesc	tupdesc;
 	uint64		v[HC_NUM_SLOT_VALUES];
 	TimestampTz reset_time;
-	Datum		values[13];
-	bool		nulls[13] = {0};
+	Datum		values[15];
+	bool		nulls[15] = {0};
 	int64		entries;
 	int64		bytes_used;
 	int64		bytes_limit;
@@ -409,7 +419,9 @@ hybridcache_stats(PG_FUNCTION_ARGS)
 									(double) lookups);
 	else
 		nulls[11] = true;
-	values[12] = TimestampTzGetDatum(reset_time);
+	values[12] = Int64GetDatum((int64) v[HC_C_SF_WAITS]);
+	values[13] = Int64GetDatum((int64) v[HC_C_SF_TIMEOUTS]);
+	values[14] = TimestampTzGetDatum(reset_time);
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
