@@ -17,7 +17,8 @@ OBJS = \
 	src/result.o \
 	src/l1_store.o \
 	src/invalidation.o \
-	src/stats.o
+	src/stats.o \
+	src/explain.o
 PGFILEDESC = "hybridcache - query result cache"
 
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)

@@ -76,6 +76,17 @@ LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
 COMMENT ON FUNCTION hybridcache_reset_stats() IS
 'resets the statistics of hybridcache_stats(), hybridcache_bypass_stats() and hybridcache_table_stats()';
 
+CREATE FUNCTION hybridcache_explain(
+    query text,
+    OUT verdict text,
+    OUT reason text)
+RETURNS record
+AS 'MODULE_PATHNAME', 'hybridcache_explain'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION hybridcache_explain(text) IS
+'what the cache would do with a SELECT now: hit, miss, or bypass and why';
+
 --
 -- Invalidation
 --

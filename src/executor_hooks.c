@@ -34,6 +34,8 @@
  */
 #include "postgres.h"
 
+#include <ctype.h>
+
 #include "access/htup_details.h"
 #include "access/parallel.h"
 #include "access/xact.h"
@@ -55,6 +57,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
+#include "utils/builtins.h"
 
 typedef enum hcPhase
 {
@@ -194,39 +197,84 @@ state_cleanup(void *arg)
 }
 
 /*
- * Decide whether a top-level SELECT may use the cache and compute its key.
- * Runs after the standard ExecutorStart, in the query's memory context.
+ * Does the statement start with a comment saying "hybridcache: off"?
+ * Leading block and line comments are examined, case and spacing aside.
  */
-static void
-consider_statement(QueryDesc *qd, int eflags)
+bool
+hc_has_off_hint(const char *text, int location)
+{
+	const char *p;
+
+	if (text == NULL)
+		return false;
+	p = text + (location > 0 ? location : 0);
+	for (;;)
+	{
+		const char *body;
+		const char *end;
+		char		buf[64];
+		int			n = 0;
+
+		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+			p++;
+		if (p[0] == '/' && p[1] == '*')
+		{
+			body = p + 2;
+			end = strstr(body, "*/");
+			if (end == NULL)
+				return false;
+			p = end + 2;
+		}
+		else if (p[0] == '-' && p[1] == '-')
+		{
+			body = p + 2;
+			end = strchr(body, '\n');
+			if (end == NULL)
+				end = body + strlen(body);
+			p = end;
+		}
+		else
+			return false;
+
+		/* squeeze out white space and lower-case, then compare */
+		for (; body < end && n < (int) sizeof(buf) - 1; body++)
+			if (!isspace((unsigned char) *body))
+				buf[n++] = pg_tolower((unsigned char) *body);
+		buf[n] = '\0';
+		if (strcmp(buf, "hybridcache:off") == 0)
+			return true;
+	}
+}
+
+/*
+ * Decide whether a top-level SELECT may use the cache and compute its key,
+ * in the query's memory context.  No side effects: EXPLAIN uses it too.
+ */
+hcBypassReason
+hc_decide(QueryDesc *qd, int eflags, const hcPlanInfo **info_out,
+		  hcKey *key, int *ttl_out)
 {
 	hcBypassReason reason = HC_BYPASS_NONE;
-	const hcPlanInfo *info = NULL;
-	hcKey		key = {0, 0};
-	int			ttl_s = 0;
-	hcQueryState *st;
+	const hcPlanInfo *info;
 	MemoryContext oldcxt;
+	int			ttl_s = 0;
 
 	if (!hc_enabled)
-		reason = HC_BYPASS_DISABLED;
-	else if (!hc_extension_installed())
-		reason = HC_BYPASS_NOT_INSTALLED;
-	else if (RecoveryInProgress())
-		reason = HC_BYPASS_RECOVERY;
-	else if (eflags & (EXEC_FLAG_BACKWARD | EXEC_FLAG_REWIND | EXEC_FLAG_MARK))
-		reason = HC_BYPASS_CURSOR;
-	else if (qd->instrument_options)
-		reason = HC_BYPASS_INSTRUMENTED;
-	else if (IsolationUsesXactSnapshot())
-		reason = HC_BYPASS_ISOLATION;
-	else if (hc_ttl_s == 0)
-		reason = HC_BYPASS_TTL_ZERO;
-
-	if (reason != HC_BYPASS_NONE)
-	{
-		hc_count_bypass(reason);
-		return;
-	}
+		return HC_BYPASS_DISABLED;
+	if (!hc_extension_installed())
+		return HC_BYPASS_NOT_INSTALLED;
+	if (hc_has_off_hint(qd->sourceText, qd->plannedstmt->stmt_location))
+		return HC_BYPASS_HINT;
+	if (RecoveryInProgress())
+		return HC_BYPASS_RECOVERY;
+	if (eflags & (EXEC_FLAG_BACKWARD | EXEC_FLAG_REWIND | EXEC_FLAG_MARK))
+		return HC_BYPASS_CURSOR;
+	if (qd->instrument_options)
+		return HC_BYPASS_INSTRUMENTED;
+	if (IsolationUsesXactSnapshot())
+		return HC_BYPASS_ISOLATION;
+	if (hc_ttl_s == 0)
+		return HC_BYPASS_TTL_ZERO;
 
 	oldcxt = MemoryContextSwitchTo(qd->estate->es_query_cxt);
 	info = hc_plan_info(qd->plannedstmt);
@@ -248,9 +296,25 @@ consider_statement(QueryDesc *qd, int eflags)
 	if (reason == HC_BYPASS_NONE && !hc_params_usable(qd->params))
 		reason = HC_BYPASS_PARAMS;
 	if (reason == HC_BYPASS_NONE)
-		hc_statement_key(info, qd->params, &key);
+		hc_statement_key(info, qd->params, key);
 	MemoryContextSwitchTo(oldcxt);
 
+	*info_out = info;
+	*ttl_out = ttl_s;
+	return reason;
+}
+
+/* Set up the cache state of an eligible top-level SELECT. */
+static void
+consider_statement(QueryDesc *qd, int eflags)
+{
+	const hcPlanInfo *info = NULL;
+	hcKey		key = {0, 0};
+	int			ttl_s = 0;
+	hcBypassReason reason;
+	hcQueryState *st;
+
+	reason = hc_decide(qd, eflags, &info, &key, &ttl_s);
 	if (reason != HC_BYPASS_NONE)
 	{
 		hc_count_bypass(reason);
@@ -295,8 +359,16 @@ hc_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	if (!explain_only && queryDesc->plannedstmt->resultRelations != NIL)
 		hc_register_plan_writes(queryDesc);
 
-	if (queryDesc->operation != CMD_SELECT || explain_only || IsParallelWorker())
+	if (queryDesc->operation != CMD_SELECT || IsParallelWorker())
 		return;
+
+	if (explain_only)
+	{
+		/* plain EXPLAIN of a statement, or hybridcache_explain() */
+		if (hc_explain_wanted(exec_nesting == 0 && utility_nesting == 1))
+			hc_explain_statement(queryDesc, eflags);
+		return;
+	}
 
 	if (exec_nesting == 0 && utility_nesting == 0)
 		consider_statement(queryDesc, eflags);

@@ -145,6 +145,15 @@ hc_define_gucs(void)
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
+	DefineCustomBoolVariable("hybridcache.explain_notice",
+							 "Reports in a notice what the cache would do with each EXPLAINed statement.",
+							 NULL,
+							 &hc_explain_notice,
+							 false,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
 	DefineCustomIntVariable("hybridcache.shared_memory",
 							"Sets the amount of shared memory for cached results.",
 							NULL,

@@ -67,6 +67,7 @@ typedef enum hcBypassReason
 {
 	HC_BYPASS_NONE = 0,
 	HC_BYPASS_DISABLED,			/* hybridcache.enabled = off */
+	HC_BYPASS_HINT,				/* leading comment "hybridcache: off" */
 	HC_BYPASS_NOT_INSTALLED,	/* extension not created in this database */
 	HC_BYPASS_NESTED,			/* inside a function, utility statement, ... */
 	HC_BYPASS_DESTINATION,		/* results not going straight to the client */
@@ -178,6 +179,15 @@ extern uint64 hc_replay(const hcEntryHeader *hdr, uint64 *pos,
 /*---- executor_hooks.c ----*/
 extern void hc_install_hooks(void);
 extern bool hc_extension_installed(void);
+extern bool hc_has_off_hint(const char *text, int location);
+extern hcBypassReason hc_decide(QueryDesc *qd, int eflags,
+								const hcPlanInfo **info, hcKey *key,
+								int *ttl_s);
+
+/*---- explain.c ----*/
+extern bool hc_explain_notice;
+extern bool hc_explain_wanted(bool top_level_explain);
+extern void hc_explain_statement(QueryDesc *qd, int eflags);
 
 /*---- stats.c ----*/
 extern Size hc_stats_shmem_size(void);

@@ -103,6 +103,7 @@ static bool exit_flush_registered = false;
 static const char *const bypass_names[HC_BYPASS_NUM_REASONS] = {
 	[HC_BYPASS_NONE] = "none",
 	[HC_BYPASS_DISABLED] = "disabled",
+	[HC_BYPASS_HINT] = "hint",
 	[HC_BYPASS_NOT_INSTALLED] = "not_installed",
 	[HC_BYPASS_NESTED] = "nested",
 	[HC_BYPASS_DESTINATION] = "destination",
