@@ -60,13 +60,14 @@ CREATE FUNCTION hybridcache_entries(
     OUT created timestamptz,
     OUT exec_time double precision,
     OUT usage_count integer,
-    OUT pinned integer)
+    OUT pinned integer,
+    OUT computing boolean)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'hybridcache_entries'
 LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
 
 COMMENT ON FUNCTION hybridcache_entries() IS
-'one row per cached result: database, tables read, size, age, execution time saved per hit, usage and pins';
+'one row per cached result (database, tables read, size, age, execution time saved per hit, usage, pins), and one per result being computed';
 
 CREATE FUNCTION hybridcache_reset_stats()
 RETURNS void

@@ -804,8 +804,9 @@ visit_pinned(int32 id, int usage, int pins, hcEntryVisitor visit, void *arg)
 }
 
 /*
- * Call visit for every entry, pinned for the duration of the call.  For
- * diagnostics: takes each entry's partition lock once, in shared mode.
+ * Call visit for every entry, pinned for the duration of the call, and
+ * with a NULL header for every placeholder of a result being computed.
+ * For diagnostics: takes each entry's partition lock once, in shared mode.
  */
 void
 hc_l1_foreach(hcEntryVisitor visit, void *arg)
@@ -823,8 +824,14 @@ hc_l1_foreach(hcEntryVisitor visit, void *arg)
 		LWLock	   *lock;
 		uint32		old;
 
-		if (!(s & HC_FLAG_INDEXED) || (s & HC_FLAG_FILLING))
+		if (!(s & HC_FLAG_INDEXED))
 			continue;
+		if (s & HC_FLAG_FILLING)
+		{
+			/* a result being computed: nothing to pin or show but that */
+			visit(NULL, 0, 0, 0, arg);
+			continue;
+		}
 		lock = lock_indexed_desc(id, LW_SHARED, &key, &hashcode);
 		if (lock == NULL)
 			continue;

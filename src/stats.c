@@ -528,8 +528,8 @@ static void
 entry_row(const hcEntryHeader *hdr, Size len, int usage, int pins, void *arg)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) arg;
-	Datum		values[8];
-	bool		nulls[8] = {0};
+	Datum		values[9];
+	bool		nulls[9] = {0};
 	Oid			dbid;
 	TimestampTz created;
 	int			ndeps;
@@ -537,6 +537,16 @@ entry_row(const hcEntryHeader *hdr, Size len, int usage, int pins, void *arg)
 	Datum	   *elems;
 	int			i;
 
+	if (hdr == NULL)
+	{
+		/* a result being computed right now (single-flight placeholder) */
+		for (i = 0; i < 8; i++)
+			nulls[i] = true;
+		values[8] = BoolGetDatum(true);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		return;
+	}
+	values[8] = BoolGetDatum(false);
 	hc_entry_describe(hdr, &dbid, &created, &ndeps, &deps);
 	values[0] = ObjectIdGetDatum(dbid);
 	if (dbid == MyDatabaseId)

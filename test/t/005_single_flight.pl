@@ -44,8 +44,8 @@ sub wait_for
 	ok($node->poll_query_until('postgres', $cond), $what);
 }
 
-my $running = qq{SELECT count(*) = 1 FROM pg_stat_activity
-  WHERE query = '$q' AND state = 'active' AND wait_event IS NULL};
+# the filler has announced its computation
+my $running = q{SELECT count(*) = 1 FROM hybridcache_entries() WHERE computing};
 my $waiting = qq{SELECT count(*) = 3 FROM pg_stat_activity
   WHERE query = '$q' AND wait_event_type = 'Extension'};
 
