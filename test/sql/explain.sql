@@ -13,7 +13,10 @@ SET hybridcache.explain_notice = on;
 SELECT hybridcache_reset_stats();
 EXPLAIN (COSTS OFF) SELECT v FROM ex WHERE id = 1;
 SELECT v FROM ex WHERE id = 1;
+-- (the detail of a hit shows timings: not printed here)
+\set VERBOSITY terse
 EXPLAIN (COSTS OFF) SELECT v FROM ex WHERE id = 1;
+\set VERBOSITY default
 EXPLAIN (COSTS OFF) SELECT v, now() FROM ex;
 -- looking changes no statistics and stores nothing
 SELECT * FROM counters;
