@@ -18,6 +18,7 @@ OBJS = \
 	src/l1_store.o \
 	src/invalidation.o \
 	src/stats.o \
+	src/query_stats.o \
 	src/explain.o
 PGFILEDESC = "hybridcache - query result cache"
 

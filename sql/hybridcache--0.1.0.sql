@@ -69,6 +69,27 @@ LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
 COMMENT ON FUNCTION hybridcache_entries() IS
 'one row per cached result (database, tables read, size, age, execution time saved per hit, usage, pins), and one per result being computed';
 
+CREATE FUNCTION hybridcache_query_stats(
+    OUT dbid oid,
+    OUT fingerprint text,
+    OUT queryid bigint,
+    OUT query text,
+    OUT hits bigint,
+    OUT misses bigint,
+    OUT stores bigint,
+    OUT invalidated bigint,
+    OUT bytes bigint,
+    OUT mean_exec_time double precision,
+    OUT total_saved_time double precision,
+    OUT hit_ratio double precision,
+    OUT last_used timestamptz)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'hybridcache_query_stats'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+COMMENT ON FUNCTION hybridcache_query_stats() IS
+'per query shape: hits, misses, stores, results found out of date, size, mean execution time of a miss and time saved by hits';
+
 CREATE FUNCTION hybridcache_reset_stats()
 RETURNS void
 AS 'MODULE_PATHNAME', 'hybridcache_reset_stats'
@@ -212,3 +233,5 @@ REVOKE ALL ON FUNCTION hybridcache_invalidate_all() FROM PUBLIC;
 -- entries of every database are listed: monitoring roles only
 REVOKE ALL ON FUNCTION hybridcache_entries() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION hybridcache_entries() TO pg_read_all_stats;
+REVOKE ALL ON FUNCTION hybridcache_query_stats() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION hybridcache_query_stats() TO pg_read_all_stats;

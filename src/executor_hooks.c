@@ -76,6 +76,7 @@ typedef struct hcQueryState
 	hcKey		key;
 	int			ttl_s;
 	hcPhase		phase;
+	bool		found_stale;	/* the lookup found an out-of-date entry */
 	/* single-flight placeholder while computing a full run, or -1 */
 	int			placeholder_id;
 	/* hit */
@@ -421,6 +422,7 @@ try_hit(hcQueryState *st, int *filling_id)
 						  GetCurrentStatementStartTimestamp(), st->ttl_s))
 	{
 		hc_l1_release(desc_id);
+		st->found_stale = true;
 		return false;
 	}
 	st->hdr = hdr;
@@ -429,6 +431,7 @@ try_hit(hcQueryState *st, int *filling_id)
 	st->slot = MakeSingleTupleTableSlot(qd->tupDesc, &TTSOpsMinimalTuple);
 	st->phase = HCQ_HIT;
 	hc_count_hit(info->deps, info->ndeps);
+	hc_query_count_hit(info, qd, hc_entry_exec_ms(hdr));
 	return true;
 }
 
@@ -471,6 +474,7 @@ begin_run(hcQueryState *st, ScanDirection direction, uint64 count)
 	}
 
 	hc_count_miss(info->deps, info->ndeps);
+	hc_query_count_miss(info, qd, st->found_stale);
 
 	/* announce the computation so identical misses wait for it */
 	if (count == 0 && filling_id < 0 && hc_single_flight_timeout_ms > 0)
@@ -543,11 +547,19 @@ finish_capture(hcQueryState *st)
 								 st->exec_ms, &len);
 		/* replaces the placeholder and wakes its waiters */
 		if (hc_l1_store(&st->key, blob, len, placeholder_id))
+		{
 			hc_count_store();
+			hc_query_count_execution(info, qd, st->exec_ms, true, len);
+		}
 		else
+		{
 			hc_count_store_refused();
+			hc_query_count_execution(info, qd, st->exec_ms, false, 0);
+		}
 		return;
 	}
+	if (hc_capture_ok(st->cap) || hc_capture_too_large(st->cap))
+		hc_query_count_execution(info, qd, st->exec_ms, false, 0);
 	/* not stored: waiters run the statement themselves */
 	hc_l1_abandon(placeholder_id);
 }

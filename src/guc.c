@@ -42,6 +42,7 @@ int			hc_max_entry_size_kb = 1024;
 double		hc_min_exec_time_ms = 0.0;
 bool		hc_auto_watch = false;
 int			hc_single_flight_timeout_ms = 5000;
+int			hc_max_query_stats = 1000;
 
 /* One parsed element of hybridcache.table_ttl. */
 typedef struct hcTableTtl
@@ -170,6 +171,16 @@ hc_define_gucs(void)
 							&hc_max_entries,
 							16384,
 							128, 16 * 1024 * 1024,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("hybridcache.max_query_stats",
+							"Sets the number of query shapes hybridcache_query_stats() tracks.",
+							"When more are seen, the least used one is forgotten.",
+							&hc_max_query_stats,
+							1000,
+							100, 100000,
 							PGC_POSTMASTER,
 							0,
 							NULL, NULL, NULL);

@@ -74,6 +74,7 @@ hc_shmem_request(void)
 	size = hc_l1_shmem_size();
 	size = add_size(size, hc_invalidation_shmem_size());
 	size = add_size(size, hc_stats_shmem_size());
+	size = add_size(size, hc_query_stats_shmem_size());
 	RequestAddinShmemSpace(size);
 	RequestNamedLWLockTranche("hybridcache", HC_NUM_PARTITIONS + HC_LOCK_EXTRA);
 }
@@ -89,6 +90,7 @@ hc_shmem_startup(void)
 	hc_locks = GetNamedLWLockTranche("hybridcache");
 	hc_invalidation_shmem_init();
 	hc_stats_shmem_init();
+	hc_query_stats_shmem_init();
 	hc_l1_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
 }

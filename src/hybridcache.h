@@ -44,6 +44,7 @@ extern int	hc_max_entry_size_kb;
 extern double hc_min_exec_time_ms;
 extern bool hc_auto_watch;
 extern int	hc_single_flight_timeout_ms;
+extern int	hc_max_query_stats;
 
 extern void hc_define_gucs(void);
 extern int	hc_relation_ttl_s(Oid relid);
@@ -203,10 +204,23 @@ extern void hc_count_invalidation(Oid relid);
 extern void hc_stats_flush_tables(bool force);
 extern const char *hc_bypass_reason_name(hcBypassReason reason);
 
+/*---- query_stats.c ----*/
+extern Size hc_query_stats_shmem_size(void);
+extern void hc_query_stats_shmem_init(void);
+extern void hc_query_stats_flush(bool force);
+extern void hc_query_stats_reset(void);
+extern void hc_query_count_hit(const hcPlanInfo *info, QueryDesc *qd,
+							   double saved_ms);
+extern void hc_query_count_miss(const hcPlanInfo *info, QueryDesc *qd,
+								bool found_stale);
+extern void hc_query_count_execution(const hcPlanInfo *info, QueryDesc *qd,
+									 double exec_ms, bool stored, Size bytes);
+
 /*---- shared memory (hybridcache.c) ----*/
 extern LWLockPadded *hc_locks;	/* HC_NUM_PARTITIONS + HC_LOCK_EXTRA */
 #define HC_NUM_PARTITIONS	32
 #define HC_LOCK_TABLE_STATS	(HC_NUM_PARTITIONS + 0)
-#define HC_LOCK_EXTRA		1
+#define HC_LOCK_QUERY_STATS	(HC_NUM_PARTITIONS + 1)
+#define HC_LOCK_EXTRA		2
 
 #endif							/* HYBRIDCACHE_H */

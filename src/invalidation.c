@@ -472,6 +472,7 @@ xact_callback(XactEvent event, void *arg)
 			registered_global = false;
 			npending = 0;
 			hc_stats_flush_tables(false);
+			hc_query_stats_flush(false);
 			break;
 		default:
 			break;

@@ -509,6 +509,7 @@ hybridcache_reset_stats(PG_FUNCTION_ARGS)
 
 	require_preloaded();
 	nlocal_tables = 0;
+	hc_query_stats_reset();
 	sum_values(sums);
 	SpinLockAcquire(&stats->mutex);
 	memcpy(stats->baseline, sums, sizeof(sums));
