@@ -21,6 +21,7 @@ OBJS = \
 	src/query_stats.o \
 	src/explain.o
 PGFILEDESC = "hybridcache - query result cache"
+PG_CPPFLAGS += -DHYBRIDCACHE_VERSION=\"$(EXTVERSION)\"
 
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 

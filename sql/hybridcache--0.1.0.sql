@@ -3,6 +3,14 @@
 -- complain if script is sourced in psql, rather than via CREATE EXTENSION
 \echo Use "CREATE EXTENSION hybridcache" to load this file. \quit
 
+CREATE FUNCTION hybridcache_version()
+RETURNS text
+AS 'MODULE_PATHNAME', 'hybridcache_version'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION hybridcache_version() IS
+'version of the loaded hybridcache library';
+
 --
 -- Statistics
 --

@@ -69,8 +69,13 @@ typedef struct hcBackendCounters
 
 typedef struct hcStatsShared
 {
-	slock_t		mutex;			/* protects baseline and reset_time */
+	slock_t		mutex;			/* protects baseline, reset_time, churn */
 	TimestampTz reset_time;
+	/* eviction churn over the current one-minute window */
+	TimestampTz churn_window_start;
+	int64		churn_stores;
+	int64		churn_evictions;
+	bool		churn_reported;	/* logged once in this window */
 	uint64		baseline[HC_NUM_SLOT_VALUES];
 	int			nslots;
 	hcBackendCounters slots[FLEXIBLE_ARRAY_MEMBER];
@@ -133,6 +138,7 @@ PG_FUNCTION_INFO_V1(hybridcache_bypass_stats);
 PG_FUNCTION_INFO_V1(hybridcache_table_stats);
 PG_FUNCTION_INFO_V1(hybridcache_reset_stats);
 PG_FUNCTION_INFO_V1(hybridcache_entries);
+PG_FUNCTION_INFO_V1(hybridcache_version);
 
 const char *
 hc_bypass_reason_name(hcBypassReason reason)
@@ -176,6 +182,10 @@ hc_stats_shmem_init(void)
 
 		SpinLockInit(&stats->mutex);
 		stats->reset_time = GetCurrentTimestamp();
+		stats->churn_window_start = stats->reset_time;
+		stats->churn_stores = 0;
+		stats->churn_evictions = 0;
+		stats->churn_reported = false;
 		memset(stats->baseline, 0, sizeof(stats->baseline));
 		stats->nslots = num_slots();
 		for (i = 0; i < stats->nslots; i++)
@@ -259,10 +269,58 @@ hc_count_miss(const Oid *deps, int ndeps)
 		local_table(deps[i])->misses++;
 }
 
+/*
+ * Evictions and stores per one-minute window; one LOG line per window once
+ * 1000 evictions are at least half the stores: the cache is too small for
+ * the working set.  Stores and evictions are off the hit path, so a
+ * spinlock is fine here.
+ */
+static void
+count_churn(bool store)
+{
+	TimestampTz now;
+	int64		stores = 0;
+	int64		evictions = 0;
+	bool		report = false;
+
+	if (stats == NULL)
+		return;
+	now = GetCurrentTimestamp();
+	SpinLockAcquire(&stats->mutex);
+	if (TimestampDifferenceExceeds(stats->churn_window_start, now, 60 * 1000))
+	{
+		stats->churn_window_start = now;
+		stats->churn_stores = 0;
+		stats->churn_evictions = 0;
+		stats->churn_reported = false;
+	}
+	if (store)
+		stats->churn_stores++;
+	else
+		stats->churn_evictions++;
+	if (!stats->churn_reported && stats->churn_evictions >= 1000 &&
+		stats->churn_evictions * 2 >= stats->churn_stores)
+	{
+		stats->churn_reported = true;
+		stores = stats->churn_stores;
+		evictions = stats->churn_evictions;
+		report = true;
+	}
+	SpinLockRelease(&stats->mutex);
+
+	if (report)
+		ereport(LOG,
+				(errmsg("hybridcache evicted " INT64_FORMAT " cached results while storing " INT64_FORMAT " within a minute",
+						evictions, stores),
+				 errhint("Consider increasing \"%s\" or \"%s\", or caching fewer statements.",
+						 "hybridcache.shared_memory", "hybridcache.max_entries")));
+}
+
 void
 hc_count_store(void)
 {
 	bump(HC_C_STORES);
+	count_churn(true);
 }
 
 void
@@ -283,6 +341,7 @@ void
 hc_count_eviction(void)
 {
 	bump(HC_C_EVICTIONS);
+	count_churn(false);
 }
 
 void
@@ -578,4 +637,11 @@ hybridcache_entries(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	hc_l1_foreach(entry_row, fcinfo->resultinfo);
 	return (Datum) 0;
+}
+
+/* hybridcache_version(): the version of the loaded library */
+Datum
+hybridcache_version(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(HYBRIDCACHE_VERSION));
 }

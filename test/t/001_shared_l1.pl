@@ -80,5 +80,16 @@ $node->safe_psql('postgres',
 	"SELECT count(*), sum(length(pad)) FROM (SELECT pad FROM items WHERE grp = 399 ORDER BY id) s");
 is(stats('l1_hits'), '1', 'most recent entry survived eviction');
 
+# sustained churn is reported once in the server log
+my $churn = '';
+for my $i (0 .. 1499)
+{
+	$churn .= "SELECT count(*) FROM items WHERE id = $i + 1000 * 0;\n";
+}
+($ret, $stdout, $stderr) = $node->psql('postgres', $churn);
+is($ret, 0, 'churning statements succeeded');
+ok($node->wait_for_log(qr/hybridcache evicted \d+ cached results while storing \d+ within a minute/),
+	'eviction churn reported in the log');
+
 $node->stop;
 done_testing();
