@@ -19,6 +19,7 @@ OBJS = \
 	src/invalidation.o \
 	src/stats.o \
 	src/query_stats.o \
+	src/warming.o \
 	src/explain.o
 PGFILEDESC = "hybridcache - query result cache"
 PG_CPPFLAGS += -DHYBRIDCACHE_VERSION=\"$(EXTVERSION)\"

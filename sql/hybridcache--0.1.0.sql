@@ -234,7 +234,35 @@ $$;
 COMMENT ON FUNCTION hybridcache_watch_all() IS
 'adds the invalidation triggers to every table whose owner role the current role is a member of; returns how many';
 
+--
+-- Cache warming
+--
+CREATE TABLE hybridcache_warm_queries (
+    id serial PRIMARY KEY,
+    query text NOT NULL,
+    role_name name NOT NULL DEFAULT current_user,
+    enabled boolean NOT NULL DEFAULT true,
+    last_warmed timestamptz,
+    last_result text
+);
+
+COMMENT ON TABLE hybridcache_warm_queries IS
+'SELECT statements that hybridcache_warm() runs, each as its role, to fill the cache';
+
+SELECT pg_catalog.pg_extension_config_dump('hybridcache_warm_queries', '');
+SELECT pg_catalog.pg_extension_config_dump('hybridcache_warm_queries_id_seq', '');
+
+CREATE FUNCTION hybridcache_warm(OUT id integer, OUT outcome text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'hybridcache_warm'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION hybridcache_warm() IS
+'runs the enabled queries of hybridcache_warm_queries, each as its role, storing their results';
+
 -- Administrative functions: superusers only, unless granted.
+REVOKE ALL ON TABLE hybridcache_warm_queries FROM PUBLIC;
+REVOKE ALL ON FUNCTION hybridcache_warm() FROM PUBLIC;
 REVOKE ALL ON FUNCTION hybridcache_reset_stats() FROM PUBLIC;
 REVOKE ALL ON FUNCTION hybridcache_invalidate(regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION hybridcache_invalidate_all() FROM PUBLIC;

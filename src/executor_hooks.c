@@ -46,6 +46,7 @@
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/executor.h"
+#include "executor/spi.h"
 #include "hybridcache.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
@@ -99,6 +100,15 @@ static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
 static int	exec_nesting = 0;
+
+/*
+ * While hybridcache_warm() runs a query, statements at this executor and
+ * utility nesting level count as top level, and SPI as a client; -1: not
+ * warming.  The outcome of the statement is reported in warm_outcome.
+ */
+static int	warm_exec_nesting = -1;
+static int	warm_utility_nesting = -1;
+static const char *warm_outcome = NULL;
 static int	utility_nesting = 0;
 static hcQueryState *states = NULL;
 
@@ -319,6 +329,8 @@ consider_statement(QueryDesc *qd, int eflags)
 	if (reason != HC_BYPASS_NONE)
 	{
 		hc_count_bypass(reason);
+		if (warm_exec_nesting >= 0)
+			warm_outcome = hc_bypass_reason_name(reason);
 		return;
 	}
 
@@ -371,7 +383,8 @@ hc_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		return;
 	}
 
-	if (exec_nesting == 0 && utility_nesting == 0)
+	if ((exec_nesting == 0 && utility_nesting == 0) ||
+		(exec_nesting == warm_exec_nesting && utility_nesting == warm_utility_nesting))
 		consider_statement(queryDesc, eflags);
 	else if (exec_nesting == 0 && hc_enabled)
 	{
@@ -432,6 +445,8 @@ try_hit(hcQueryState *st, int *filling_id)
 	st->phase = HCQ_HIT;
 	hc_count_hit(info->deps, info->ndeps);
 	hc_query_count_hit(info, qd, hc_entry_exec_ms(hdr));
+	if (warm_exec_nesting >= 0)
+		warm_outcome = "already cached";
 	return true;
 }
 
@@ -448,7 +463,8 @@ begin_run(hcQueryState *st, ScanDirection direction, uint64 count)
 	int			filling_id;
 	int			i;
 
-	if (!is_client_dest(qd->dest->mydest))
+	if (!is_client_dest(qd->dest->mydest) &&
+		!(warm_exec_nesting >= 0 && qd->dest->mydest == DestSPI))
 	{
 		hc_count_bypass(HC_BYPASS_DESTINATION);
 		st->phase = HCQ_DONE;
@@ -529,6 +545,8 @@ finish_capture(hcQueryState *st)
 
 	st->phase = HCQ_DONE;
 	st->placeholder_id = -1;
+	if (warm_exec_nesting >= 0)
+		warm_outcome = "not stored";
 	if (hc_capture_too_large(st->cap))
 		hc_count_bypass(HC_BYPASS_TOO_LARGE);
 	else if (!hc_capture_ok(st->cap))
@@ -550,6 +568,8 @@ finish_capture(hcQueryState *st)
 		{
 			hc_count_store();
 			hc_query_count_execution(info, qd, st->exec_ms, true, len);
+			if (warm_exec_nesting >= 0)
+				warm_outcome = "stored";
 		}
 		else
 		{
@@ -642,19 +662,35 @@ hc_ExecutorEnd(QueryDesc *queryDesc)
 		standard_ExecutorEnd(queryDesc);
 }
 
+/* The schema of the extension in this database (palloc'd), or NULL. */
+char *
+hc_extension_schema(void)
+{
+	Oid			extoid = get_extension_oid("hybridcache", true);
+	HeapTuple	tup;
+	char	   *nspname;
+
+	if (!OidIsValid(extoid))
+		return NULL;
+	tup = SearchSysCache1(EXTENSIONOID, ObjectIdGetDatum(extoid));
+	if (!HeapTupleIsValid(tup))
+		return NULL;
+	nspname = get_namespace_name(((Form_pg_extension) GETSTRUCT(tup))->extnamespace);
+	ReleaseSysCache(tup);
+	return nspname;
+}
+
 /* Add the invalidation triggers to a table just created (auto_watch). */
 static void
 auto_watch(Node *parsetree)
 {
 	RangeVar   *rv = NULL;
 	Oid			relid;
-	Oid			extoid;
 	Oid			fnoid;
 	Oid			argtypes[1] = {REGCLASSOID};
 	char	   *nspname;
 	char		persistence;
 	char		relkind;
-	HeapTuple	tup;
 
 	if (IsA(parsetree, CreateStmt))
 		rv = ((CreateStmt *) parsetree)->relation;
@@ -673,14 +709,9 @@ auto_watch(Node *parsetree)
 		(relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE))
 		return;
 
-	extoid = get_extension_oid("hybridcache", true);
-	if (!OidIsValid(extoid))
+	nspname = hc_extension_schema();
+	if (nspname == NULL)
 		return;
-	tup = SearchSysCache1(EXTENSIONOID, ObjectIdGetDatum(extoid));
-	if (!HeapTupleIsValid(tup))
-		return;
-	nspname = get_namespace_name(((Form_pg_extension) GETSTRUCT(tup))->extnamespace);
-	ReleaseSysCache(tup);
 	fnoid = LookupFuncName(list_make2(makeString(nspname),
 									  makeString("hybridcache_watch")),
 						   1, argtypes, true);
@@ -717,4 +748,33 @@ hc_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 
 	if (hc_auto_watch)
 		auto_watch(parsetree);
+}
+
+/*
+ * Run one query for hybridcache_warm(): the statements it starts are
+ * treated as top-level ones whose rows go to a client, so a miss stores
+ * its result.  Returns what happened: "stored", "already cached", "not
+ * stored" or a bypass reason.
+ */
+const char *
+hc_warm_query(const char *query)
+{
+	int			ret;
+
+	warm_outcome = "not cached";
+	warm_exec_nesting = exec_nesting;
+	warm_utility_nesting = utility_nesting;
+	PG_TRY();
+	{
+		ret = SPI_execute(query, false, 0);
+		if (ret < 0)
+			elog(ERROR, "SPI_execute failed: error code %d", ret);
+	}
+	PG_FINALLY();
+	{
+		warm_exec_nesting = -1;
+		warm_utility_nesting = -1;
+	}
+	PG_END_TRY();
+	return warm_outcome;
 }

@@ -43,6 +43,7 @@ double		hc_min_exec_time_ms = 0.0;
 bool		hc_auto_watch = false;
 int			hc_single_flight_timeout_ms = 5000;
 int			hc_max_query_stats = 1000;
+char	   *hc_warm_databases = NULL;
 
 /* One parsed element of hybridcache.table_ttl. */
 typedef struct hcTableTtl
@@ -184,6 +185,15 @@ hc_define_gucs(void)
 							PGC_POSTMASTER,
 							0,
 							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("hybridcache.warm_databases",
+							   "Lists the databases whose warming queries run at server start.",
+							   "A comma-separated list; each database's hybridcache_warm_queries table says what to run.",
+							   &hc_warm_databases,
+							   "",
+							   PGC_POSTMASTER,
+							   GUC_LIST_INPUT,
+							   NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("hybridcache");
 }

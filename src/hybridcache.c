@@ -51,6 +51,7 @@ _PG_init(void)
 		return;
 
 	hc_define_gucs();
+	hc_warming_register_workers();
 
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = hc_shmem_request;

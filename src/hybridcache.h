@@ -181,6 +181,12 @@ extern uint64 hc_replay(const hcEntryHeader *hdr, uint64 *pos,
 extern void hc_install_hooks(void);
 extern bool hc_extension_installed(void);
 extern bool hc_has_off_hint(const char *text, int location);
+extern const char *hc_warm_query(const char *query);
+extern char *hc_extension_schema(void);
+
+/*---- warming.c ----*/
+extern char *hc_warm_databases;
+extern void hc_warming_register_workers(void);
 extern hcBypassReason hc_decide(QueryDesc *qd, int eflags,
 								const hcPlanInfo **info, hcKey *key,
 								int *ttl_s);
