@@ -237,7 +237,11 @@ COMMENT ON FUNCTION hybridcache_watch_all() IS
 --
 -- Cache warming
 --
-CREATE TABLE hybridcache_warm_queries (
+-- The table lives in a schema of its own, so that CREATE EXTENSION adds no
+-- table to the schemas applications and migration tools look at.
+CREATE SCHEMA hybridcache;
+
+CREATE TABLE hybridcache.warm_queries (
     id serial PRIMARY KEY,
     query text NOT NULL,
     role_name name NOT NULL DEFAULT current_user,
@@ -246,11 +250,11 @@ CREATE TABLE hybridcache_warm_queries (
     last_result text
 );
 
-COMMENT ON TABLE hybridcache_warm_queries IS
+COMMENT ON TABLE hybridcache.warm_queries IS
 'SELECT statements that hybridcache_warm() runs, each as its role, to fill the cache';
 
-SELECT pg_catalog.pg_extension_config_dump('hybridcache_warm_queries', '');
-SELECT pg_catalog.pg_extension_config_dump('hybridcache_warm_queries_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('hybridcache.warm_queries', '');
+SELECT pg_catalog.pg_extension_config_dump('hybridcache.warm_queries_id_seq', '');
 
 CREATE FUNCTION hybridcache_warm(OUT id integer, OUT outcome text)
 RETURNS SETOF record
@@ -258,10 +262,11 @@ AS 'MODULE_PATHNAME', 'hybridcache_warm'
 LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
 
 COMMENT ON FUNCTION hybridcache_warm() IS
-'runs the enabled queries of hybridcache_warm_queries, each as its role, storing their results';
+'runs the enabled queries of hybridcache.warm_queries, each as its role, storing their results';
 
 -- Administrative functions: superusers only, unless granted.
-REVOKE ALL ON TABLE hybridcache_warm_queries FROM PUBLIC;
+REVOKE ALL ON SCHEMA hybridcache FROM PUBLIC;
+REVOKE ALL ON TABLE hybridcache.warm_queries FROM PUBLIC;
 REVOKE ALL ON FUNCTION hybridcache_warm() FROM PUBLIC;
 REVOKE ALL ON FUNCTION hybridcache_reset_stats() FROM PUBLIC;
 REVOKE ALL ON FUNCTION hybridcache_invalidate(regclass) FROM PUBLIC;

@@ -188,7 +188,7 @@ hc_define_gucs(void)
 
 	DefineCustomStringVariable("hybridcache.warm_databases",
 							   "Lists the databases whose warming queries run at server start.",
-							   "A comma-separated list; each database's hybridcache_warm_queries table says what to run.",
+							   "A comma-separated list; each database's hybridcache.warm_queries table says what to run.",
 							   &hc_warm_databases,
 							   "",
 							   PGC_POSTMASTER,

@@ -3,8 +3,9 @@
  * warming.c
  *	  Cache warming: hybridcache_warm() and the warming background workers.
  *
- * The queries to warm are rows of the table hybridcache_warm_queries in
- * the extension's schema (query text, the role to run it as, enabled).
+ * The queries to warm are rows of the table hybridcache.warm_queries (query
+ * text, the role to run it as, enabled), in a schema of its own so that the
+ * extension adds no table to the schemas applications look at.
  * hybridcache_warm() runs each enabled query as its role, in its own
  * subtransaction so that one failing query does not stop the others, with
  * the executor hooks told to treat it as a top-level statement sent to a
@@ -105,7 +106,7 @@ warm_one(const char *query, Oid roleid)
 }
 
 /*
- * hybridcache_warm(): run every enabled query of hybridcache_warm_queries
+ * hybridcache_warm(): run every enabled query of hybridcache.warm_queries
  * and return (id, outcome) for each.
  */
 Datum
@@ -125,7 +126,7 @@ hybridcache_warm(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("extension \"%s\" is not installed in this database", "hybridcache")));
-	table = quote_qualified_identifier(nspname, "hybridcache_warm_queries");
+	table = "hybridcache.warm_queries";
 	InitMaterializedSRF(fcinfo, 0);
 
 	if (SPI_connect() != SPI_OK_CONNECT)

@@ -22,7 +22,7 @@ INSERT INTO products SELECT g, g % 10, g * 1.5 FROM generate_series(1, 10000) g;
 CREATE TABLE secret (x int);
 CREATE ROLE reader;
 GRANT SELECT ON products TO reader;
-INSERT INTO hybridcache_warm_queries (query, role_name) VALUES
+INSERT INTO hybridcache.warm_queries (query, role_name) VALUES
   ('SELECT category, count(*), sum(price) FROM products GROUP BY category ORDER BY category', 'reader'),
   ('SELECT count(*) FROM secret', 'reader'),
   ('SELECT max(price) FROM products', CURRENT_USER);
@@ -36,7 +36,7 @@ is($node->safe_psql('postgres', 'SELECT string_agg(outcome, \', \' ORDER BY id) 
 	'stored, error: permission denied for table secret, stored',
 	'warming runs each query as its role and reports each outcome');
 is($node->safe_psql('postgres',
-		'SELECT count(*) FROM hybridcache_warm_queries WHERE last_warmed IS NOT NULL'),
+		'SELECT count(*) FROM hybridcache.warm_queries WHERE last_warmed IS NOT NULL'),
 	'3', 'outcomes recorded in the table');
 
 # at server start
