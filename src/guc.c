@@ -44,6 +44,7 @@ bool		hc_auto_watch = false;
 int			hc_single_flight_timeout_ms = 5000;
 int			hc_max_query_stats = 1000;
 char	   *hc_warm_databases = NULL;
+bool		hc_warm_after_invalidate_all = false;
 
 /* One parsed element of hybridcache.table_ttl. */
 typedef struct hcTableTtl
@@ -194,6 +195,15 @@ hc_define_gucs(void)
 							   PGC_POSTMASTER,
 							   GUC_LIST_INPUT,
 							   NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("hybridcache.warm_after_invalidate_all",
+							 "Warms the database again after hybridcache_invalidate_all() commits.",
+							 NULL,
+							 &hc_warm_after_invalidate_all,
+							 false,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("hybridcache");
 }

@@ -186,7 +186,9 @@ extern char *hc_extension_schema(void);
 
 /*---- warming.c ----*/
 extern char *hc_warm_databases;
+extern bool hc_warm_after_invalidate_all;
 extern void hc_warming_register_workers(void);
+extern void hc_warming_after_invalidate_all(void);
 extern hcBypassReason hc_decide(QueryDesc *qd, int eflags,
 								const hcPlanInfo **info, hcKey *key,
 								int *ttl_s);

@@ -599,5 +599,7 @@ hybridcache_invalidate_all(PG_FUNCTION_ARGS)
 {
 	require_preloaded();
 	queue_invalidation(InvalidOid);
+	if (hc_warm_after_invalidate_all)
+		hc_warming_after_invalidate_all();
 	PG_RETURN_VOID();
 }

@@ -16,7 +16,10 @@
  * At server start, one background worker per database named in
  * hybridcache.warm_databases connects to it and calls hybridcache_warm()
  * if the extension is installed there.  The workers start after recovery
- * and never delay it or client connections.
+ * and never delay it or client connections.  With
+ * hybridcache.warm_after_invalidate_all, hybridcache_invalidate_all()
+ * starts such a worker for its database, which first waits for the
+ * invalidating transaction to end, so it warms from the new state.
  *
  * Copyright (c) 2026, hybridcache developers
  *
@@ -28,6 +31,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "commands/dbcommands.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -40,6 +44,7 @@
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
+#include "storage/lmgr.h"
 #include "tcop/tcopprot.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -184,6 +189,21 @@ hybridcache_warm(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
+/* A warming worker for dbname. */
+static void
+fill_worker(BackgroundWorker *worker, const char *dbname)
+{
+	memset(worker, 0, sizeof(*worker));
+	worker->bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker->bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker->bgw_restart_time = BGW_NEVER_RESTART;
+	strlcpy(worker->bgw_library_name, "hybridcache", BGW_MAXLEN);
+	strlcpy(worker->bgw_function_name, "hybridcache_warm_main", BGW_MAXLEN);
+	snprintf(worker->bgw_name, BGW_MAXLEN, "hybridcache warmer for database %s", dbname);
+	strlcpy(worker->bgw_type, "hybridcache warmer", BGW_MAXLEN);
+	strlcpy(worker->bgw_extra, dbname, BGW_EXTRALEN);
+}
+
 /*
  * Register one warming worker per database of hybridcache.warm_databases;
  * called from _PG_init in the postmaster.
@@ -209,19 +229,31 @@ hc_warming_register_workers(void)
 	foreach(lc, names)
 	{
 		BackgroundWorker worker;
-		const char *dbname = lfirst(lc);
 
-		memset(&worker, 0, sizeof(worker));
-		worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-		worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-		worker.bgw_restart_time = BGW_NEVER_RESTART;
-		strlcpy(worker.bgw_library_name, "hybridcache", BGW_MAXLEN);
-		strlcpy(worker.bgw_function_name, "hybridcache_warm_main", BGW_MAXLEN);
-		snprintf(worker.bgw_name, BGW_MAXLEN, "hybridcache warmer for database %s", dbname);
-		strlcpy(worker.bgw_type, "hybridcache warmer", BGW_MAXLEN);
-		strlcpy(worker.bgw_extra, dbname, BGW_EXTRALEN);
+		fill_worker(&worker, lfirst(lc));
 		RegisterBackgroundWorker(&worker);
 	}
+}
+
+/*
+ * Called by hybridcache_invalidate_all(): start a worker that warms this
+ * database again once the current transaction has ended.
+ */
+void
+hc_warming_after_invalidate_all(void)
+{
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+	char	   *dbname = get_database_name(MyDatabaseId);
+
+	fill_worker(&worker, dbname);
+	worker.bgw_main_arg = TransactionIdGetDatum(GetTopTransactionId());
+	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+		ereport(WARNING,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("could not start a worker to warm the cache again"),
+				 errhint("Consider increasing the configuration parameter \"%s\".",
+						 "max_worker_processes")));
 }
 
 /* Background worker: warm the database named in bgw_extra, then exit. */
@@ -240,6 +272,12 @@ hybridcache_warm_main(Datum main_arg)
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
+	if (DatumGetTransactionId(main_arg) != InvalidTransactionId)
+	{
+		/* warm only once the invalidate_all that asked for it has ended */
+		pgstat_report_activity(STATE_RUNNING, "waiting for an invalidating transaction to end");
+		XactLockTableWait(DatumGetTransactionId(main_arg), NULL, NULL, XLTW_None);
+	}
 	nspname = hc_extension_schema();
 	if (nspname == NULL)
 		ereport(LOG,

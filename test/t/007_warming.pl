@@ -53,6 +53,21 @@ is($r1, $node->safe_psql('postgres', "SET hybridcache.enabled = off; $q1"),
 is($r2, $node->safe_psql('postgres', "SET hybridcache.enabled = off; $q2"),
 	'second warmed result equals the uncached result');
 
+# warming again after everything was invalidated, once that has committed
+my $offset = -s $node->logfile;
+$node->safe_psql('postgres', q{
+SET hybridcache.warm_after_invalidate_all = on;
+BEGIN;
+SELECT hybridcache_invalidate_all();
+COMMIT;
+});
+ok($node->wait_for_log(qr/hybridcache warmed database "postgres": 2 of 3 queries stored/, $offset),
+	'warmed again after hybridcache_invalidate_all()');
+$node->safe_psql('postgres', 'SELECT hybridcache_reset_stats()');
+$node->safe_psql('postgres', $q1);
+is($node->safe_psql('postgres', 'SELECT l1_hits, misses FROM hybridcache_stats()'),
+	'1|0', 'hit after the invalidation, thanks to warming');
+
 # warming is only for the privileged
 $node->safe_psql('postgres', 'CREATE ROLE nobody_special LOGIN');
 my ($ret, $out, $err) = $node->psql('postgres', 'SELECT * FROM hybridcache_warm()',
