@@ -17,6 +17,9 @@ DEB_PACKAGES=(
 	libipc-run-perl
 	build-essential
 	pkg-config
+	debhelper
+	dpkg-dev
+	fakeroot
 )
 
 # Warnings are errors in every build made by these scripts.

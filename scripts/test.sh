@@ -7,7 +7,8 @@
 #   3. `make installcheck` (pg_regress, isolation and TAP tests, each against
 #      a temporary instance) as a non-root user: initdb refuses to run as
 #      root, so as root the tree is copied to a scratch directory owned by
-#      `postgres` and the tests run there.
+#      `postgres` and the tests run there,
+#   4. build the Debian package with scripts/build-deb.sh and check it.
 #
 # Prints the diffs/logs of failing tests, ends with "N passed, N failed" and
 # exits non-zero when anything failed.  Used by .ci/run.
@@ -128,6 +129,14 @@ if [ "$status" -ne 0 ]; then
 	fi
 elif [ -n "$SCRATCH" ]; then
 	rm -rf "$SCRATCH"
+fi
+
+# the Debian package builds and holds what it should
+log "building and checking the Debian package"
+if bash scripts/build-deb.sh; then
+	passed=$((passed + 1))
+else
+	failed=$((failed + 1))
 fi
 
 echo "$passed passed, $failed failed"
