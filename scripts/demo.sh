@@ -128,7 +128,7 @@ start_demo()
 		echo "listen_addresses = '127.0.0.1'"
 		echo "unix_socket_directories = '$DEMO_DIR'"
 		if [ "$NO_EXT" != 1 ]; then
-			echo "shared_preload_libraries = 'hybridcache'"
+			echo "shared_preload_libraries = 'pg_stat_statements, hybridcache'"
 			echo "hybridcache.shared_memory = '64MB'"
 		fi
 	} >>"$PGDATA_DIR/postgresql.conf"
@@ -153,7 +153,7 @@ start_demo()
 	log "creating database demo"
 	psql_demo -q -d postgres -c "CREATE DATABASE demo"
 	if [ "$NO_EXT" != 1 ]; then
-		psql_demo -q -d demo -c "CREATE EXTENSION hybridcache"
+		psql_demo -q -d demo -c "CREATE EXTENSION hybridcache" -c "CREATE EXTENSION pg_stat_statements"
 	fi
 
 	log "loading scripts/demo.sql (20 categories, 200k products, 1M orders)"
@@ -163,7 +163,11 @@ start_demo()
 
 	log "running the showcase"
 	local stats="SELECT * FROM hybridcache_stats();"
-	[ "$NO_EXT" != 1 ] || stats="\\echo (HYBRIDCACHE_DEMO_NO_EXT=1: no hybridcache_stats())"
+	local per_query="SELECT q.calls, h.hits, h.misses, round(h.mean_exec_time::numeric, 1) AS miss_ms, round(h.total_saved_time::numeric, 1) AS saved_ms, left(q.query, 60) AS query FROM hybridcache_query_stats() h JOIN pg_stat_statements q USING (dbid, queryid) ORDER BY h.total_saved_time DESC;"
+	if [ "$NO_EXT" = 1 ]; then
+		stats="\\echo (HYBRIDCACHE_DEMO_NO_EXT=1: no hybridcache_stats())"
+		per_query=""
+	fi
 	psql_demo -d demo <<EOF
 \\timing on
 \\set revenue 'SELECT c.name AS category, count(*) AS orders, sum(o.quantity) AS units, sum(o.quantity * p.price) AS revenue FROM orders o JOIN products p USING (product_id) JOIN categories c USING (category_id) GROUP BY c.name ORDER BY revenue DESC LIMIT 5;'
@@ -189,6 +193,8 @@ UPDATE products SET price = price * 1.10 WHERE category_id = (SELECT category_id
 \\echo
 \\echo '-- Cache statistics:'
 $stats
+\\echo '-- Per query, joined with pg_stat_statements:'
+$per_query
 EOF
 
 	local stop_cmd="scripts/demo.sh stop"
