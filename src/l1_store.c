@@ -515,6 +515,43 @@ hc_l1_release_all_pins(void)
 }
 
 /*
+ * Point the index entry of key at descriptor id, detaching the descriptor
+ * it pointed to: *old_id (-1 if none), which the caller must free when
+ * *free_old.  With keep_filling, an entry another backend is filling is
+ * left alone.  Returns false, changing nothing, in that case and when the
+ * index is full.
+ */
+static bool
+index_install(const hcKey *key, int32 id, bool keep_filling,
+			  int32 *old_id, bool *free_old)
+{
+	uint32		hashcode = key_hash(key, sizeof(hcKey));
+	LWLock	   *lock = partition_lock(hashcode);
+	hcIndexEntry *ent;
+	bool		found;
+	bool		installed = false;
+
+	*old_id = -1;
+	*free_old = false;
+	LWLockAcquire(lock, LW_EXCLUSIVE);
+	ent = hash_search_with_hash_value(l1_index, key, hashcode, HASH_ENTER_NULL, &found);
+	if (ent != NULL &&
+		!(found && keep_filling &&
+		  (pg_atomic_read_u32(&l1->descs[ent->desc].state) & HC_FLAG_FILLING)))
+	{
+		if (found)
+		{
+			*old_id = ent->desc;
+			*free_old = detach_desc(&l1->descs[*old_id]);
+		}
+		ent->desc = id;
+		installed = true;
+	}
+	LWLockRelease(lock);
+	return installed;
+}
+
+/*
  * Store a blob under key, replacing any previous entry.  Evicts as needed.
  * Returns false when no room could be made; never raises an error for
  * lack of space.
@@ -526,12 +563,8 @@ hc_l1_store(const hcKey *key, const char *blob, Size len, int placeholder_id)
 	dsa_pointer dp = InvalidDsaPointer;
 	int32		id = -1;
 	hcEntryDesc *desc;
-	uint32		hashcode;
-	LWLock	   *lock;
-	hcIndexEntry *ent;
-	bool		found;
-	int32		old_id = -1;
-	bool		free_old = false;
+	int32		old_id;
+	bool		free_old;
 	int			evictions = 0;
 
 	uint64		seq = 0;
@@ -582,22 +615,7 @@ hc_l1_store(const hcKey *key, const char *blob, Size len, int placeholder_id)
 	pg_atomic_add_fetch_u64(&l1->bytes_used, len);
 	pg_atomic_add_fetch_u64(&l1->nentries, 1);
 
-	hashcode = key_hash(key, sizeof(hcKey));
-	lock = partition_lock(hashcode);
-	LWLockAcquire(lock, LW_EXCLUSIVE);
-	ent = hash_search_with_hash_value(l1_index, key, hashcode, HASH_ENTER_NULL, &found);
-	if (ent != NULL)
-	{
-		if (found)
-		{
-			old_id = ent->desc;
-			free_old = detach_desc(&l1->descs[old_id]);
-		}
-		ent->desc = id;
-	}
-	LWLockRelease(lock);
-
-	if (ent == NULL)
+	if (!index_install(key, id, false, &old_id, &free_old))
 	{
 		/* index full: cannot happen with one slot per descriptor, but be safe */
 		pg_atomic_write_u32(&desc->state, 0);
@@ -624,12 +642,8 @@ hc_l1_claim(const hcKey *key)
 {
 	int32		id = -1;
 	hcEntryDesc *desc;
-	uint32		hashcode;
-	LWLock	   *lock;
-	hcIndexEntry *ent;
-	bool		found;
-	int32		old_id = -1;
-	bool		free_old = false;
+	int32		old_id;
+	bool		free_old;
 	int			evictions = 0;
 
 	if (l1 == NULL || my_nplaceholders >= HC_MAX_PLACEHOLDERS)
@@ -652,26 +666,9 @@ hc_l1_claim(const hcKey *key)
 	desc->fill_seq = ++my_fill_seq;
 	pg_atomic_write_u32(&desc->state, HC_FLAG_INDEXED | HC_FLAG_FILLING);
 
-	hashcode = key_hash(key, sizeof(hcKey));
-	lock = partition_lock(hashcode);
-	LWLockAcquire(lock, LW_EXCLUSIVE);
-	ent = hash_search_with_hash_value(l1_index, key, hashcode, HASH_ENTER_NULL, &found);
-	if (ent != NULL && found &&
-		(pg_atomic_read_u32(&l1->descs[ent->desc].state) & HC_FLAG_FILLING))
-		ent = NULL;				/* someone else is filling it */
-	else if (ent != NULL)
+	if (!index_install(key, id, true, &old_id, &free_old))
 	{
-		if (found)
-		{
-			old_id = ent->desc;
-			free_old = detach_desc(&l1->descs[old_id]);
-		}
-		ent->desc = id;
-	}
-	LWLockRelease(lock);
-
-	if (ent == NULL)
-	{
+		/* someone else is filling it (or the index is full) */
 		pg_atomic_write_u32(&desc->state, 0);
 		free_desc(id);
 		return -1;
