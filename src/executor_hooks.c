@@ -492,6 +492,14 @@ begin_run(hcQueryState *st, ScanDirection direction, uint64 count)
 	hc_count_miss(info->deps, info->ndeps);
 	hc_query_count_miss(info, qd, st->found_stale);
 
+	/* a plan known to run faster than a store is worth: just run it */
+	if (hc_plan_known_cheap(info))
+	{
+		hc_count_bypass(HC_BYPASS_CHEAP);
+		st->phase = HCQ_DONE;
+		return;
+	}
+
 	/* announce the computation so identical misses wait for it */
 	if (count == 0 && filling_id < 0 && hc_single_flight_timeout_ms > 0)
 		st->placeholder_id = hc_l1_claim(&st->key);
@@ -545,6 +553,8 @@ finish_capture(hcQueryState *st)
 
 	st->phase = HCQ_DONE;
 	st->placeholder_id = -1;
+	if (hc_capture_ok(st->cap))
+		hc_plan_measured(info, st->exec_ms);
 	if (warm_exec_nesting >= 0)
 		warm_outcome = "not stored";
 	if (hc_capture_too_large(st->cap))

@@ -313,3 +313,34 @@ hc_params_usable(ParamListInfo params)
 			return false;
 	return true;
 }
+
+/*
+ * The admission rule, for plans memoised across executions: a plan whose
+ * last measured run was faster than hybridcache.min_exec_time is not worth
+ * capturing.  Every HC_REMEASURE_EVERY-th miss is captured again, so a plan
+ * whose data grew becomes cacheable.  (The memo belongs to this backend,
+ * so its counters can be updated through the const pointer.)
+ */
+#define HC_REMEASURE_EVERY 32
+
+bool
+hc_plan_known_cheap(const hcPlanInfo *info)
+{
+	hcPlanInfo *m = (hcPlanInfo *) info;
+
+	if (m->measured == 0 || m->last_exec_ms >= hc_min_exec_time_ms)
+		return false;
+	if (++m->skipped % HC_REMEASURE_EVERY == 0)
+		return false;
+	return true;
+}
+
+void
+hc_plan_measured(const hcPlanInfo *info, double exec_ms)
+{
+	hcPlanInfo *m = (hcPlanInfo *) info;
+
+	m->last_exec_ms = exec_ms;
+	m->measured++;
+	m->skipped = 0;
+}

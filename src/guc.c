@@ -39,7 +39,7 @@ char	   *hc_table_ttl_string = NULL;
 int			hc_shared_memory_kb = 64 * 1024;
 int			hc_max_entries = 16384;
 int			hc_max_entry_size_kb = 1024;
-double		hc_min_exec_time_ms = 0.0;
+double		hc_min_exec_time_ms = 0.02;
 bool		hc_auto_watch = false;
 int			hc_single_flight_timeout_ms = 5000;
 int			hc_max_query_stats = 1000;
@@ -123,7 +123,7 @@ hc_define_gucs(void)
 							 "Sets the minimum execution time of a result worth storing.",
 							 "Results of statements that ran faster are not stored.",
 							 &hc_min_exec_time_ms,
-							 0.0,
+							 0.02,
 							 0.0, 3600.0 * 1000.0,
 							 PGC_SUSET,
 							 GUC_UNIT_MS,

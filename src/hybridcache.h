@@ -107,6 +107,10 @@ typedef struct hcPlanInfo
 	int			nsettings;
 	char	   *settings[HC_MAX_SETTINGS];	/* current_setting() names */
 	hcKey		plan_key;		/* normalised plan hash (no params/role) */
+	/* admission: the last measured execution time, and how often since */
+	double		last_exec_ms;
+	uint32		measured;		/* complete executions measured */
+	uint32		skipped;		/* misses not captured since */
 } hcPlanInfo;
 
 /*---- eligibility.c ----*/
@@ -119,6 +123,8 @@ extern const hcPlanInfo *hc_plan_info(PlannedStmt *pstmt);
 extern void hc_statement_key(const hcPlanInfo *info, ParamListInfo params,
 							 hcKey *key);
 extern bool hc_params_usable(ParamListInfo params);
+extern bool hc_plan_known_cheap(const hcPlanInfo *info);
+extern void hc_plan_measured(const hcPlanInfo *info, double exec_ms);
 
 /*---- invalidation.c ----*/
 extern Size hc_invalidation_shmem_size(void);

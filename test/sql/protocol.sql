@@ -55,6 +55,14 @@ SELECT hybridcache_reset_stats();
 \! perl test/pgproto.pl 'parse q SELECT v FROM protocol_test.five WHERE id = $1' 'bind - q 1' 'execute - 0' 'bind - q 1' 'execute - 0' 'bind - q 2' 'execute - 0' 'bind - q 1' 'execute - 0' 'bind - q 2' 'execute - 0' 'sync'
 SELECT * FROM counters;
 
+-- the admission rule: a prepared statement that ran faster than
+-- hybridcache.min_exec_time is not captured again on its next misses; once
+-- the threshold allows it, its next run is stored
+SELECT hybridcache_reset_stats();
+\! perl test/pgproto.pl 'query SET hybridcache.min_exec_time = '"'"'1h'"'" 'parse q SELECT v FROM protocol_test.five WHERE id = $1' 'bind - q 4' 'execute - 0' 'bind - q 4' 'execute - 0' 'bind - q 4' 'execute - 0' 'sync' 'query SET hybridcache.min_exec_time = 0' 'bind - q 4' 'execute - 0' 'bind - q 4' 'execute - 0' 'sync' | grep -c DataRow
+SELECT * FROM counters;
+SELECT count FROM hybridcache_bypass_stats() WHERE reason = 'cheap';
+
 -- binary results, stored by a text-format execution
 SELECT hybridcache_reset_stats();
 \! perl test/pgproto.pl 'parse s SELECT id, v FROM protocol_test.five WHERE id = 5' 'bind - s' 'execute - 0' 'bindb - s' 'execute - 0' 'bind - s' 'execute - 0' 'sync'

@@ -9,6 +9,7 @@ my $node = PostgreSQL::Test::Cluster->new('l1');
 $node->init;
 $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'hybridcache'
+hybridcache.min_exec_time = 0
 hybridcache.shared_memory = 1MB
 hybridcache.max_entries = 128
 });

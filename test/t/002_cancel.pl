@@ -11,6 +11,7 @@ my $node = PostgreSQL::Test::Cluster->new('cancel');
 $node->init;
 $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'hybridcache'
+hybridcache.min_exec_time = 0
 hybridcache.shared_memory = 64MB
 hybridcache.max_entry_size = 24MB
 });

@@ -14,7 +14,7 @@ $pub->start;
 
 my $sub = PostgreSQL::Test::Cluster->new('subscriber');
 $sub->init;
-$sub->append_conf('postgresql.conf', "shared_preload_libraries = 'hybridcache'");
+$sub->append_conf('postgresql.conf', "shared_preload_libraries = 'hybridcache'\nhybridcache.min_exec_time = 0");
 $sub->start;
 
 my $ddl = q{

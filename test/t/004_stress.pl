@@ -24,6 +24,7 @@ my $node = PostgreSQL::Test::Cluster->new('stress');
 $node->init;
 $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'hybridcache'
+hybridcache.min_exec_time = 0
 hybridcache.shared_memory = 32MB
 max_connections = 40
 });

@@ -12,6 +12,7 @@ my $node = PostgreSQL::Test::Cluster->new('single_flight');
 $node->init;
 $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'hybridcache'
+hybridcache.min_exec_time = 0
 max_parallel_workers_per_gather = 0
 });
 $node->start;

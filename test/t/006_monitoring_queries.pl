@@ -9,7 +9,7 @@ use Test::More;
 
 my $node = PostgreSQL::Test::Cluster->new('monitoring');
 $node->init;
-$node->append_conf('postgresql.conf', "shared_preload_libraries = 'hybridcache'");
+$node->append_conf('postgresql.conf', "shared_preload_libraries = 'hybridcache'\nhybridcache.min_exec_time = 0");
 $node->start;
 $node->safe_psql('postgres', q{
 CREATE EXTENSION hybridcache;

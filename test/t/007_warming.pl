@@ -11,6 +11,7 @@ my $node = PostgreSQL::Test::Cluster->new('warming');
 $node->init;
 $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'hybridcache'
+hybridcache.min_exec_time = 0
 hybridcache.warm_databases = 'postgres'
 });
 $node->start;
