@@ -1,0 +1,262 @@
+#!/usr/bin/python3
+"""report.py - turn test/bench/run.sh's raw.csv into results.md and chart.png.
+
+Usage: report.py OUTDIR
+
+Reads OUTDIR/raw.csv (one line per measurement) and OUTDIR/meta.txt, takes
+the median of the repetitions of each (statement, protocol, clients,
+configuration) and writes OUTDIR/results.md, OUTDIR/summary.csv,
+OUTDIR/chart.dat, OUTDIR/chart.gp and, with gnuplot, OUTDIR/chart.png.
+"""
+
+import csv
+import math
+import statistics
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+CONFIGS = ["plain", "hc_off", "hc_on", "hc_miss", "pgpool_cache", "pgpool_off"]
+CONFIG_TITLE = {
+    "plain": "plain PG",
+    "hc_off": "hc disabled",
+    "hc_on": "hc on (L1 hit)",
+    "hc_miss": "hc miss",
+    "pgpool_cache": "pgpool cache",
+    "pgpool_off": "pgpool no cache",
+}
+STATEMENTS = ["select1", "pk", "join", "agg", "mixed", "mixed_ro", "tpcb"]
+STATEMENT_TITLE = {
+    "select1": "SELECT 1",
+    "pk": "PK lookup (hot 1k)",
+    "join": "100-row join + sort",
+    "agg": "GROUP BY aggregate",
+    "mixed": "mixed 90/10 Zipf",
+    "mixed_ro": "mixed read-only Zipf",
+    "tpcb": "TPC-B",
+}
+SHORT = {"select1": "SELECT 1", "pk": "PK", "join": "join", "agg": "agg",
+         "mixed": "mixed", "mixed_ro": "mixed r/o", "tpcb": "TPC-B"}
+
+
+def fmt_int(x):
+    if x is None:
+        return ""
+    if x >= 100:
+        return f"{x:,.0f}"
+    if x >= 10:
+        return f"{x:.1f}"
+    return f"{x:.2f}"
+
+
+def fmt_ratio(a, b):
+    if a is None or b is None or b == 0:
+        return ""
+    r = a / b
+    if r >= 100:
+        return f"{r:,.0f}×"
+    if r >= 0.1:
+        return f"{r:.2f}×"
+    return f"{r:.2g}×"
+
+
+def main():
+    out = Path(sys.argv[1])
+    meta = {}
+    for line in (out / "meta.txt").read_text().splitlines():
+        k, _, v = line.partition("=")
+        meta[k] = v
+
+    ncpu = int(meta.get("ncpu", "1"))
+    runs = defaultdict(list)
+    with open(out / "raw.csv") as f:
+        for r in csv.DictReader(f):
+            runs[(r["statement"], r["protocol"], int(r["clients"]), r["config"])].append(r)
+
+    med = {}
+    for key, rs in runs.items():
+        tps = [float(r["tps"]) for r in rs]
+        hits = sum(int(r["cache_hits"]) for r in rs)
+        lookups = sum(int(r["cache_lookups"]) for r in rs)
+        med[key] = {
+            "tps": statistics.median(tps),
+            "lat": statistics.median(float(r["latency_ms"]) for r in rs),
+            "cpu": statistics.median(int(r["cpu_us_per_txn"]) for r in rs),
+            "pool_cpu": statistics.median(
+                int(r["pgpool_cpu_us"]) / int(r["transactions"]) for r in rs),
+            "spread": (max(tps) - min(tps)) / statistics.median(tps) if len(tps) > 1 else 0.0,
+            "hit": 100.0 * hits / lookups if lookups else None,
+            "other": statistics.median(
+                100.0 * int(r["other_cpu_us"]) / (int(r["wall_us"]) * ncpu) for r in rs),
+            "n": len(rs),
+        }
+
+    cells = sorted({k[:3] for k in med},
+                   key=lambda c: (STATEMENTS.index(c[0]) if c[0] in STATEMENTS else 99,
+                                  c[1] != "simple", c[2]))
+
+    def get(cell, cfg, field):
+        m = med.get(cell + (cfg,))
+        return None if m is None else m[field]
+
+    md = []
+    w = md.append
+    w("# hybridcache benchmark results")
+    w("")
+    w(f"- Date: {meta.get('date')}; run time {int(meta.get('runtime_s', 0)) // 60} min "
+      f"{int(meta.get('runtime_s', 0)) % 60} s")
+    w(f"- Machine: {meta.get('host')} ({meta.get('cpu_model')})")
+    w(f"- {meta.get('postgresql')}; {meta.get('pgpool')}; hybridcache {meta.get('hybridcache')}")
+    w(f"- Each cell: median of {meta.get('reps')} repetitions of {meta.get('seconds')} s, "
+      f"configurations alternating (rotated order each repetition); the cache "
+      f"configurations had a {meta.get('warmup')} s warm-up first. pgbench scale "
+      f"{meta.get('scale')}, client and server on the same machine.")
+    w(f"- Both clusters: same data (one copied from the other), shared_buffers "
+      f"{meta.get('shared_buffers')}, prewarmed, synchronous_commit off, autovacuum off, "
+      f"jit off, no parallel query.")
+    w(f"- hybridcache cluster: {meta.get('hc_settings')} (min_exec_time 0 stores "
+      f"even the cheapest results, so that PK lookups are cached).")
+    if meta.get("quick") == "1":
+        w("- **QUICK mode**: smoke test, single short repetition; numbers are rough.")
+    w("")
+    w("Cells are **tps / server CPU µs per transaction**. Server CPU is the user+system "
+      "time of the PostgreSQL server processes (postmaster and all its children), plus "
+      "the pgpool processes for the pgpool columns, divided by the transactions. "
+      "A transaction is one statement except for TPC-B (7 statements).")
+    w("")
+    head = ["statement", "proto", "c"] + [CONFIG_TITLE[c] for c in CONFIGS] + [
+        "hc hit %", "pgpool hit %",
+        "hc on ÷ plain tps", "hc on ÷ plain CPU/q",
+        "disabled ÷ plain tps", "disabled ÷ plain CPU/q",
+        "hc on ÷ pgpool cache CPU/q", "hc on ÷ pgpool cache tps"]
+    w("| " + " | ".join(head) + " |")
+    w("|" + "---|" * 3 + "---:|" * (len(head) - 3))
+    for cell in cells:
+        row = [STATEMENT_TITLE.get(cell[0], cell[0]), cell[1], str(cell[2])]
+        for cfg in CONFIGS:
+            t, c = get(cell, cfg, "tps"), get(cell, cfg, "cpu")
+            row.append("" if t is None else f"{fmt_int(t)} / {c:,}")
+        for cfg in ("hc_on", "pgpool_cache"):
+            h = get(cell, cfg, "hit")
+            row.append("" if h is None else f"{h:.1f}")
+        row += [
+            fmt_ratio(get(cell, "hc_on", "tps"), get(cell, "plain", "tps")),
+            fmt_ratio(get(cell, "hc_on", "cpu"), get(cell, "plain", "cpu")),
+            fmt_ratio(get(cell, "hc_off", "tps"), get(cell, "plain", "tps")),
+            fmt_ratio(get(cell, "hc_off", "cpu"), get(cell, "plain", "cpu")),
+            fmt_ratio(get(cell, "hc_on", "cpu"), get(cell, "pgpool_cache", "cpu")),
+            fmt_ratio(get(cell, "hc_on", "tps"), get(cell, "pgpool_cache", "tps")),
+        ]
+        w("| " + " | ".join(row) + " |")
+    w("")
+    w("Ratios: tps ratios above 1 and CPU ratios below 1 favour the first-named "
+      "configuration. For the mixed workload and TPC-B, \"hc on\" is hybridcache "
+      "enabled with whatever hit ratio the workload gets (shown in \"hc hit %\"); for "
+      "SELECT 1 it is never a hit (no table, bypass reason `no_relation`). "
+      "\"hc hit %\" and \"pgpool hit %\" come from `hybridcache_stats()` and "
+      "`SHOW pool_cache` over the measured runs.")
+    w("")
+
+    w("## Average latency (ms, median)")
+    w("")
+    head = ["statement", "proto", "c"] + [CONFIG_TITLE[c] for c in CONFIGS] + [
+        "pgpool's share of pgpool-cache CPU µs/q", "hc miss hit %", "max tps spread",
+        "max other load"]
+    w("| " + " | ".join(head) + " |")
+    w("|" + "---|" * 3 + "---:|" * (len(head) - 3))
+    for cell in cells:
+        row = [STATEMENT_TITLE.get(cell[0], cell[0]), cell[1], str(cell[2])]
+        for cfg in CONFIGS:
+            v = get(cell, cfg, "lat")
+            row.append("" if v is None else f"{v:.3f}")
+        pc = get(cell, "pgpool_cache", "pool_cpu")
+        row.append("" if pc is None else f"{pc:,.0f}")
+        h = get(cell, "hc_miss", "hit")
+        row.append("" if h is None else f"{h:.1f}")
+        spreads = [m["spread"] for k, m in med.items() if k[:3] == cell]
+        row.append(f"{100 * max(spreads):.0f} %")
+        others = [m["other"] for k, m in med.items() if k[:3] == cell]
+        row.append(f"{max(others):.0f} %")
+        w("| " + " | ".join(row) + " |")
+    w("")
+    w("\"pgpool's share\" is the part of the pgpool-cache CPU per query spent in pgpool's "
+      "own processes (the rest is PostgreSQL). \"hc miss hit %\" checks that the miss "
+      "runs really missed. Noise indicators: \"max tps spread\" is the largest "
+      "(max − min) / median of tps over the repetitions among the configurations of the "
+      "row; \"max other load\" is the largest median share of the machine's CPU used "
+      "during a measurement by anything but the measured servers and pgbench (other "
+      "users' jobs, the kernel, hypervisor steal).")
+    w("")
+    (out / "results.md").write_text("\n".join(md) + "\n")
+
+    with open(out / "summary.csv", "w", newline="") as f:
+        cw = csv.writer(f)
+        cw.writerow(["statement", "protocol", "clients", "config", "reps", "tps_median",
+                     "latency_ms_median", "cpu_us_per_txn_median", "hit_pct", "tps_spread"])
+        for cell in cells:
+            for cfg in CONFIGS:
+                m = med.get(cell + (cfg,))
+                if m:
+                    cw.writerow(list(cell) + [cfg, m["n"], f"{m['tps']:.1f}",
+                                              f"{m['lat']:.3f}", m["cpu"],
+                                              "" if m["hit"] is None else f"{m['hit']:.1f}",
+                                              f"{m['spread']:.3f}"])
+
+    chart(out, cells, get)
+
+
+def chart(out, cells, get):
+    clients = sorted({c[2] for c in cells})
+    used = [cfg for cfg in CONFIGS if any(get(c, cfg, "tps") for c in cells)]
+    ymax = max(get(c, cfg, "tps") or 1 for c in cells for cfg in used)
+    for n in clients:
+        with open(out / f"chart-c{n}.dat", "w") as f:
+            for cell in cells:
+                if cell[2] != n:
+                    continue
+                label = f"{SHORT.get(cell[0], cell[0])} {cell[1]}"
+                vals = [get(cell, cfg, "tps") for cfg in used]
+                f.write(label + "\t" + "\t".join("?" if v is None else f"{v:.2f}" for v in vals)
+                        + "\n")
+    colors = {"plain": "#4d4d4d", "hc_off": "#9e9e9e", "hc_on": "#1f77b4",
+              "hc_miss": "#aec7e8", "pgpool_cache": "#d62728", "pgpool_off": "#ff9896"}
+    gp = [
+        f"set terminal pngcairo size 1700,{450 * len(clients) + 60} font 'DejaVu Sans,11'",
+        "set output 'chart.png'",
+        "set datafile separator '\\t'",
+        "set datafile missing '?'",
+        "set style data histograms",
+        "set style histogram clustered gap 1",
+        "set style fill solid 1.0 border rgb '#303030'",
+        "set boxwidth 0.9",
+        "set logscale y",
+        # headroom above the tallest bar for the key
+        f"set yrange [1:{10 ** math.ceil(math.log10(ymax * 4)):g}]",
+        "set format y '%.0s%c'",
+        "set ylabel 'transactions per second (log scale)'",
+        "set grid ytics mytics",
+        "set key top right horizontal",
+        "set xtics nomirror font ',10'",
+        f"set multiplot layout {len(clients)},1 title 'hybridcache vs plain PostgreSQL vs "
+        "pgpool-II query cache: tps by statement and protocol (median)'",
+    ]
+    for i, n in enumerate(clients):
+        groups = sum(1 for c in cells if c[2] == n)
+        gp.append(f"set xrange [-0.6:{groups - 0.4}]")
+        gp.append(f"set title '{n} client{'s' if n != 1 else ''} (pgbench -c {n} -j {n})'")
+        gp.append("set key top right horizontal" if i == 0 else "unset key")
+        plots = []
+        for j, cfg in enumerate(used):
+            src = f"'chart-c{n}.dat'" if j == 0 else "''"
+            xt = ":xtic(1)" if j == 0 else ""
+            plots.append(f"{src} using {j + 2}{xt} title '{CONFIG_TITLE[cfg]}' "
+                         f"lc rgb '{colors[cfg]}'")
+        gp.append("plot " + ", \\\n     ".join(plots))
+    gp.append("unset multiplot")
+    (out / "chart.gp").write_text("\n".join(gp) + "\n")
+    subprocess.run(["gnuplot", "chart.gp"], cwd=out, check=True)
+
+
+if __name__ == "__main__":
+    main()
