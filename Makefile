@@ -20,7 +20,9 @@ OBJS = \
 	src/stats.o \
 	src/query_stats.o \
 	src/warming.o \
-	src/explain.o
+	src/explain.o \
+	src/l2_redis.o \
+	src/worker.o
 PGFILEDESC = "hybridcache - query result cache"
 PG_CPPFLAGS += -DHYBRIDCACHE_VERSION=\"$(EXTVERSION)\"
 

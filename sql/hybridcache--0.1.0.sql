@@ -47,6 +47,36 @@ LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
 COMMENT ON FUNCTION hybridcache_bypass_stats() IS
 'statements that were not served or stored, by reason';
 
+CREATE FUNCTION hybridcache_redis_stats(
+    OUT state text,
+    OUT server text,
+    OUT l2_hits bigint,
+    OUT l2_misses bigint,
+    OUT l2_stores bigint,
+    OUT l2_rejected bigint,
+    OUT round_trips bigint,
+    OUT skipped bigint,
+    OUT errors_connect bigint,
+    OUT errors_timeout bigint,
+    OUT errors_io bigint,
+    OUT errors_auth bigint,
+    OUT errors_reply bigint,
+    OUT errors_too_large bigint,
+    OUT bytes_sent bigint,
+    OUT bytes_received bigint,
+    OUT fenced_writes bigint,
+    OUT last_error text,
+    OUT last_error_time timestamptz,
+    OUT down_until timestamptz,
+    OUT last_heartbeat timestamptz,
+    OUT heartbeat_lsn pg_lsn)
+RETURNS record
+AS 'MODULE_PATHNAME', 'hybridcache_redis_stats'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+COMMENT ON FUNCTION hybridcache_redis_stats() IS
+'state of the Redis second-level cache: up, down, fenced or off, with round trips, errors and L2 hits';
+
 CREATE FUNCTION hybridcache_table_stats(
     OUT relid regclass,
     OUT hits bigint,

@@ -91,6 +91,9 @@ typedef struct hcQueryState
 	uint64		epoch;
 	uint64		gens[HC_MAX_DEPS];
 	double		exec_ms;
+	/* L2: the stamp a store needs, and the statement's Redis time */
+	hcL2Stamp	stamp;
+	int64		redis_spent_us;	/* time waited for Redis so far */
 } hcQueryState;
 
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
@@ -276,7 +279,8 @@ hc_decide(QueryDesc *qd, int eflags, const hcPlanInfo **info_out,
 		return HC_BYPASS_NOT_INSTALLED;
 	if (hc_has_off_hint(qd->sourceText, qd->plannedstmt->stmt_location))
 		return HC_BYPASS_HINT;
-	if (RecoveryInProgress())
+	/* a standby sees no writes: without L2 it has nothing to serve */
+	if (RecoveryInProgress() && hc_redis_target == NULL)
 		return HC_BYPASS_RECOVERY;
 	if (eflags & (EXEC_FLAG_BACKWARD | EXEC_FLAG_REWIND | EXEC_FLAG_MARK))
 		return HC_BYPASS_CURSOR;
@@ -450,10 +454,95 @@ try_hit(hcQueryState *st, int *filling_id)
 	return true;
 }
 
+/* Is a Redis round trip worth it for this statement? */
+static bool
+l2_worthwhile(hcQueryState *st)
+{
+	const hcPlanInfo *info = st->info;
+	double		ms;
+
+	if (hc_redis_target == NULL)
+		return false;
+	if (info->measured > 0)
+		return info->last_exec_ms >= hc_l2_min_exec_time_ms;
+	ms = hc_query_mean_exec_ms(st->qd);
+	return ms < 0 || ms >= hc_l2_min_exec_time_ms;
+}
+
+/*
+ * Look the statement up in L2.  A current entry becomes the hit, replayed
+ * from local memory; on a primary it is also copied into L1 when the local
+ * store check proves it current here (the gens were read before the
+ * lookup).  Either way the lookup leaves the stamp a later store needs.
+ */
+static bool
+try_l2_hit(hcQueryState *st)
+{
+	QueryDesc  *qd = st->qd;
+	const hcPlanInfo *info = st->info;
+	MemoryContext oldcxt = MemoryContextSwitchTo(qd->estate->es_query_cxt);
+	hcEntryHeader *hdr;
+	char	   *blob;
+	Size		len;
+
+	blob = hc_l2_lookup(&st->key, info->deps, info->ndeps, &st->stamp,
+						&st->redis_spent_us, &len);
+	if (blob != NULL &&
+		!hc_entry_fits((hcEntryHeader *) blob, &st->key, qd->tupDesc,
+					   info->deps, info->ndeps,
+					   GetCurrentStatementStartTimestamp(), st->ttl_s))
+	{
+		pfree(blob);
+		blob = NULL;
+	}
+	if (blob == NULL)
+	{
+		if (st->stamp.valid)
+			hc_count_redis(HC_R_L2_MISSES, 1);
+		MemoryContextSwitchTo(oldcxt);
+		return false;
+	}
+
+	hdr = (hcEntryHeader *) blob;
+	if (!RecoveryInProgress())
+	{
+		if (hc_store_allowed(info->deps, st->gens, info->ndeps, st->epoch,
+							 qd->snapshot))
+		{
+			int			placeholder_id = st->placeholder_id;
+
+			st->placeholder_id = -1;
+			hc_entry_restamp(hdr, st->gens, st->epoch);
+			if (hc_l1_store(&st->key, blob, len, placeholder_id))
+				hc_count_store();
+		}
+		else if (st->placeholder_id >= 0)
+		{
+			int			placeholder_id = st->placeholder_id;
+
+			st->placeholder_id = -1;
+			hc_l1_abandon(placeholder_id);
+		}
+	}
+
+	st->hdr = hdr;
+	st->desc_id = -1;
+	st->pos = 0;
+	st->slot = MakeSingleTupleTableSlot(qd->tupDesc, &TTSOpsMinimalTuple);
+	st->phase = HCQ_HIT;
+	hc_count_l2_hit(info->deps, info->ndeps);
+	hc_query_count_hit(info, qd, hc_entry_exec_ms(hdr));
+	if (warm_exec_nesting >= 0)
+		warm_outcome = "already cached";
+	MemoryContextSwitchTo(oldcxt);
+	return true;
+}
+
 /*
  * First ExecutorRun of an eligible statement: hit, capture, or neither.
  * A full run (count 0) that finds another backend computing the same key
  * waits for it (single-flight); one that finds nothing announces itself.
+ * After an L1 miss, L2 is asked when a round trip is worth it.
  */
 static void
 begin_run(hcQueryState *st, ScanDirection direction, uint64 count)
@@ -477,6 +566,20 @@ begin_run(hcQueryState *st, ScanDirection direction, uint64 count)
 		return;
 	}
 
+	if (RecoveryInProgress())
+	{
+		/*
+		 * A standby: L2 only, read-only.  Its L1 would not see the writes
+		 * it replays, and only the primary stores results.
+		 */
+		if (l2_worthwhile(st) && try_l2_hit(st))
+			return;
+		hc_count_miss(info->deps, info->ndeps);
+		hc_query_count_miss(info, qd, false);
+		st->phase = HCQ_DONE;
+		return;
+	}
+
 	if (try_hit(st, &filling_id))
 		return;
 	if (filling_id >= 0 && count == 0 && hc_single_flight_timeout_ms > 0)
@@ -489,26 +592,34 @@ begin_run(hcQueryState *st, ScanDirection direction, uint64 count)
 			return;
 	}
 
-	hc_count_miss(info->deps, info->ndeps);
-	hc_query_count_miss(info, qd, st->found_stale);
-
 	/* a plan known to run faster than a store is worth: just run it */
 	if (hc_plan_known_cheap(info))
 	{
+		hc_count_miss(info->deps, info->ndeps);
+		hc_query_count_miss(info, qd, st->found_stale);
 		hc_count_bypass(HC_BYPASS_CHEAP);
 		st->phase = HCQ_DONE;
 		return;
 	}
 
-	/* announce the computation so identical misses wait for it */
-	if (count == 0 && filling_id < 0 && hc_single_flight_timeout_ms > 0)
-		st->placeholder_id = hc_l1_claim(&st->key);
-
-	/* the generations this result will be valid for; read after the snapshot */
+	/*
+	 * The generations this result will be valid for; read after the
+	 * snapshot and before L2 is asked (see try_l2_hit).
+	 */
 	pg_memory_barrier();
 	st->epoch = hc_current_epoch();
 	for (i = 0; i < info->ndeps; i++)
 		st->gens[i] = hc_relation_generation(info->deps[i]);
+
+	/* announce the computation so identical misses wait for it */
+	if (count == 0 && filling_id < 0 && hc_single_flight_timeout_ms > 0)
+		st->placeholder_id = hc_l1_claim(&st->key);
+
+	if (l2_worthwhile(st) && try_l2_hit(st))
+		return;
+
+	hc_count_miss(info->deps, info->ndeps);
+	hc_query_count_miss(info, qd, st->found_stale);
 
 	st->cap = hc_capture_begin(qd->tupDesc, info->ndeps,
 							   (Size) hc_max_entry_size_kb * 1024,
@@ -586,6 +697,10 @@ finish_capture(hcQueryState *st)
 			hc_count_store_refused();
 			hc_query_count_execution(info, qd, st->exec_ms, false, 0);
 		}
+		/* the L2 stamp was read before the check above: see l2_redis.c */
+		if (st->stamp.valid && st->exec_ms >= hc_l2_min_exec_time_ms)
+			hc_l2_store(&st->key, blob, len, &st->stamp, st->ttl_s,
+						&st->redis_spent_us);
 		return;
 	}
 	if (hc_capture_ok(st->cap) || hc_capture_too_large(st->cap))

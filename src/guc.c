@@ -23,7 +23,9 @@
  */
 #include "postgres.h"
 
+#include <arpa/inet.h>
 #include <limits.h>
+#include <netinet/in.h>
 
 #include "hybridcache.h"
 #include "utils/guc.h"
@@ -45,6 +47,16 @@ int			hc_single_flight_timeout_ms = 5000;
 int			hc_max_query_stats = 1000;
 char	   *hc_warm_databases = NULL;
 bool		hc_warm_after_invalidate_all = false;
+char	   *hc_redis_url = NULL;
+char	   *hc_redis_secret = NULL;
+char	   *hc_redis_prefix = NULL;
+int			hc_redis_timeout_ms = 5;
+int			hc_redis_backoff_min_ms = 500;
+int			hc_redis_backoff_max_ms = 30000;
+int			hc_redis_heartbeat_timeout_ms = 2000;
+double		hc_l2_min_exec_time_ms = 1.0;
+const hcRedisTarget *hc_redis_target = NULL;
+uint32		hc_redis_target_version = 0;
 
 /* One parsed element of hybridcache.table_ttl. */
 typedef struct hcTableTtl
@@ -73,6 +85,9 @@ static HTAB *ttl_cache = NULL;
 
 static bool check_table_ttl(char **newval, void **extra, GucSource source);
 static void assign_table_ttl(const char *newval, void *extra);
+static bool check_redis_url(char **newval, void **extra, GucSource source);
+static void assign_redis_url(const char *newval, void *extra);
+static bool check_redis_prefix(char **newval, void **extra, GucSource source);
 
 /*
  * Define every hybridcache GUC.  Called from _PG_init while
@@ -205,7 +220,265 @@ hc_define_gucs(void)
 							 0,
 							 NULL, NULL, NULL);
 
+	DefineCustomStringVariable("hybridcache.redis_url",
+							   "Sets the Redis server used as the shared second-level cache.",
+							   "redis://[user:password@]address[:port][/db] with a numeric address or localhost, or the path of a Unix socket; empty: no second level.",
+							   &hc_redis_url,
+							   "",
+							   PGC_SIGHUP,
+							   GUC_SUPERUSER_ONLY,
+							   check_redis_url, assign_redis_url, NULL);
+
+	DefineCustomStringVariable("hybridcache.redis_secret",
+							   "Sets the key that signs results stored in Redis.",
+							   "With a secret, values in Redis that were not written by a server with the same secret are ignored; every server sharing the Redis must use the same one.",
+							   &hc_redis_secret,
+							   "",
+							   PGC_SIGHUP,
+							   GUC_SUPERUSER_ONLY,
+							   NULL, NULL, NULL);
+
+	DefineCustomStringVariable("hybridcache.redis_prefix",
+							   "Sets the prefix of every Redis key hybridcache uses.",
+							   "Keys also contain the database system identifier, so clusters sharing a Redis never see each other's results.",
+							   &hc_redis_prefix,
+							   "hybridcache",
+							   PGC_SIGHUP,
+							   0,
+							   check_redis_prefix, NULL, NULL);
+
+	DefineCustomIntVariable("hybridcache.redis_timeout",
+							"Sets the longest time one statement waits for Redis in total.",
+							"When it is exceeded the statement runs as a miss and Redis is skipped for a while.",
+							&hc_redis_timeout_ms,
+							5,
+							1, 10000,
+							PGC_SUSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("hybridcache.redis_backoff_min",
+							"Sets how long Redis is skipped after its first failure.",
+							"The pause doubles with each further failure, up to hybridcache.redis_backoff_max; the background worker ends it as soon as Redis answers.",
+							&hc_redis_backoff_min_ms,
+							500,
+							10, 3600 * 1000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("hybridcache.redis_backoff_max",
+							"Sets the longest time Redis is skipped after repeated failures.",
+							NULL,
+							&hc_redis_backoff_max_ms,
+							30000,
+							10, 3600 * 1000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("hybridcache.redis_heartbeat_timeout",
+							"Sets how long the primary's heartbeat in Redis stays valid.",
+							"Servers use results in Redis only while the primary's heartbeat is valid; the primary refreshes it four times per period.",
+							&hc_redis_heartbeat_timeout_ms,
+							2000,
+							100, 600 * 1000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomRealVariable("hybridcache.l2_min_exec_time",
+							 "Sets the minimum execution time of a statement worth a Redis round trip.",
+							 "Statements measured to run faster are neither looked up in nor stored to Redis.",
+							 &hc_l2_min_exec_time_ms,
+							 1.0,
+							 0.0, 3600.0 * 1000.0,
+							 PGC_SUSET,
+							 GUC_UNIT_MS,
+							 NULL, NULL, NULL);
+
 	MarkGUCPrefixReserved("hybridcache");
+}
+
+/*
+ * hybridcache.redis_url: parse into an hcRedisTarget.  Only numeric
+ * addresses (and localhost) are accepted: name resolution in hiredis has
+ * no timeout.
+ */
+static bool
+check_redis_url(char **newval, void **extra, GucSource source)
+{
+	hcRedisTarget *t;
+	const char *url = *newval;
+	const char *p;
+	const char *at;
+	const char *hostend;
+	char		hostbuf[sizeof(t->host)];
+	unsigned char addr[sizeof(struct in6_addr)];
+
+	if (url == NULL || url[0] == '\0')
+	{
+		*extra = NULL;
+		return true;
+	}
+	t = (hcRedisTarget *) malloc(sizeof(hcRedisTarget));
+	if (t == NULL)
+		return false;
+	memset(t, 0, sizeof(*t));
+
+	if (url[0] == '/')
+	{
+		if (strlen(url) >= sizeof(t->path))
+		{
+			GUC_check_errdetail("The socket path is too long.");
+			goto bad;
+		}
+		t->is_unix = true;
+		strlcpy(t->path, url, sizeof(t->path));
+		strlcpy(t->display, url, sizeof(t->display));
+		*extra = t;
+		return true;
+	}
+	if (strncmp(url, "redis://", 8) != 0)
+	{
+		GUC_check_errdetail("The value must start with \"redis://\" or be the absolute path of a Unix socket.");
+		goto bad;
+	}
+	p = url + 8;
+
+	/* credentials: everything up to the last '@' */
+	at = strrchr(p, '@');
+	if (at != NULL)
+	{
+		const char *colon = memchr(p, ':', at - p);
+		size_t		ulen = colon ? (size_t) (colon - p) : 0;
+		const char *pw = colon ? colon + 1 : p;
+		size_t		plen = at - pw;
+
+		if (ulen >= sizeof(t->user) || plen >= sizeof(t->password))
+		{
+			GUC_check_errdetail("The user name or password is too long.");
+			goto bad;
+		}
+		memcpy(t->user, p, ulen);
+		memcpy(t->password, pw, plen);
+		if (plen == 0)
+		{
+			GUC_check_errdetail("The password is empty.");
+			goto bad;
+		}
+		p = at + 1;
+	}
+
+	/* host: [v6], v4 or localhost */
+	if (*p == '[')
+	{
+		hostend = strchr(p, ']');
+		if (hostend == NULL || (size_t) (hostend - p - 1) >= sizeof(hostbuf))
+		{
+			GUC_check_errdetail("The IPv6 address is not closed by \"]\".");
+			goto bad;
+		}
+		memcpy(hostbuf, p + 1, hostend - p - 1);
+		hostbuf[hostend - p - 1] = '\0';
+		hostend++;
+	}
+	else
+	{
+		hostend = p + strcspn(p, ":/");
+		if ((size_t) (hostend - p) >= sizeof(hostbuf))
+		{
+			GUC_check_errdetail("The address is too long.");
+			goto bad;
+		}
+		memcpy(hostbuf, p, hostend - p);
+		hostbuf[hostend - p] = '\0';
+	}
+	if (strcmp(hostbuf, "localhost") == 0)
+		strlcpy(hostbuf, "127.0.0.1", sizeof(hostbuf));
+	if (inet_pton(AF_INET, hostbuf, addr) != 1 &&
+		inet_pton(AF_INET6, hostbuf, addr) != 1)
+	{
+		GUC_check_errdetail("\"%s\" is not a numeric IP address.", hostbuf);
+		GUC_check_errhint("Host names are not resolved, because name resolution cannot be interrupted; use an address or localhost.");
+		goto bad;
+	}
+	strlcpy(t->host, hostbuf, sizeof(t->host));
+	t->port = 6379;
+	p = hostend;
+	if (*p == ':')
+	{
+		char	   *end;
+		long		port;
+
+		errno = 0;
+		port = strtol(p + 1, &end, 10);
+		if (end == p + 1 || errno != 0 || port < 1 || port > 65535)
+		{
+			GUC_check_errdetail("The port must be a number between 1 and 65535.");
+			goto bad;
+		}
+		t->port = (int) port;
+		p = end;
+	}
+	if (*p == '/')
+	{
+		char	   *end;
+		long		db;
+
+		if (p[1] != '\0')
+		{
+			errno = 0;
+			db = strtol(p + 1, &end, 10);
+			if (end == p + 1 || *end != '\0' || errno != 0 || db < 0 || db > 100000)
+			{
+				GUC_check_errdetail("The database must be a non-negative number.");
+				goto bad;
+			}
+			t->db = (int) db;
+		}
+		p += strlen(p);
+	}
+	if (*p != '\0')
+	{
+		GUC_check_errdetail("Unexpected characters \"%s\" after the address.", p);
+		goto bad;
+	}
+	snprintf(t->display, sizeof(t->display),
+			 strchr(t->host, ':') ? "[%s]:%d" : "%s:%d", t->host, t->port);
+	*extra = t;
+	return true;
+
+bad:
+	free(t);
+	return false;
+}
+
+static void
+assign_redis_url(const char *newval, void *extra)
+{
+	hc_redis_target = (const hcRedisTarget *) extra;
+	hc_redis_target_version++;
+}
+
+/* hybridcache.redis_prefix: non-empty, printable, no spaces. */
+static bool
+check_redis_prefix(char **newval, void **extra, GucSource source)
+{
+	const char *p;
+
+	if (*newval == NULL || (*newval)[0] == '\0' || strlen(*newval) > 64)
+	{
+		GUC_check_errdetail("The prefix must have between 1 and 64 characters.");
+		return false;
+	}
+	for (p = *newval; *p; p++)
+		if (*p <= ' ' || *p > '~')
+		{
+			GUC_check_errdetail("The prefix may only contain printable ASCII characters other than space.");
+			return false;
+		}
+	return true;
 }
 
 /*

@@ -10,7 +10,7 @@
  * functions report that the library must be preloaded.
  *
  * Shared memory is laid out by the modules that own it (l1_store.c,
- * invalidation.c, stats.c); this file only requests the total and calls
+ * invalidation.c, stats.c, query_stats.c, l2_redis.c); this file only requests the total and calls
  * their initialisers under AddinShmemInitLock.
  *
  * Copyright (c) 2026, hybridcache developers
@@ -52,6 +52,7 @@ _PG_init(void)
 
 	hc_define_gucs();
 	hc_warming_register_workers();
+	hc_worker_register();
 
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = hc_shmem_request;
@@ -76,6 +77,7 @@ hc_shmem_request(void)
 	size = add_size(size, hc_invalidation_shmem_size());
 	size = add_size(size, hc_stats_shmem_size());
 	size = add_size(size, hc_query_stats_shmem_size());
+	size = add_size(size, hc_l2_shmem_size());
 	RequestAddinShmemSpace(size);
 	RequestNamedLWLockTranche("hybridcache", HC_NUM_PARTITIONS + HC_LOCK_EXTRA);
 }
@@ -92,6 +94,7 @@ hc_shmem_startup(void)
 	hc_invalidation_shmem_init();
 	hc_stats_shmem_init();
 	hc_query_stats_shmem_init();
+	hc_l2_shmem_init();
 	hc_l1_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
 }

@@ -46,6 +46,30 @@ extern bool hc_auto_watch;
 extern int	hc_single_flight_timeout_ms;
 extern int	hc_max_query_stats;
 
+/* Redis (L2) settings; hc_redis_target is NULL when L2 is off */
+typedef struct hcRedisTarget
+{
+	bool		is_unix;		/* Unix-domain socket at path */
+	char		host[64];		/* numeric address */
+	int			port;
+	char		path[1024];
+	char		user[128];		/* empty: no user name */
+	char		password[256];	/* empty: no AUTH */
+	int			db;				/* SELECT db, 0: default */
+	char		display[160];	/* host:port or path, no credentials */
+} hcRedisTarget;
+
+extern const hcRedisTarget *hc_redis_target;
+extern uint32 hc_redis_target_version;	/* bumped on every change */
+extern char *hc_redis_url;
+extern char *hc_redis_secret;
+extern char *hc_redis_prefix;
+extern int	hc_redis_timeout_ms;
+extern int	hc_redis_backoff_min_ms;
+extern int	hc_redis_backoff_max_ms;
+extern int	hc_redis_heartbeat_timeout_ms;
+extern double hc_l2_min_exec_time_ms;
+
 extern void hc_define_gucs(void);
 extern int	hc_relation_ttl_s(Oid relid);
 extern void hc_table_ttl_forget(Oid relid);
@@ -159,6 +183,53 @@ typedef void (*hcEntryVisitor) (const hcEntryHeader *hdr, Size len,
 								int usage, int pins, void *arg);
 extern void hc_l1_foreach(hcEntryVisitor visit, void *arg);
 
+/*---- l2_redis.c ----*/
+
+/*
+ * What an L2 lookup read besides the entry: the Redis generations of the
+ * statement's dependencies and the L2 epoch, the stamp a later store of
+ * the same statement's result must carry.
+ */
+typedef struct hcL2Stamp
+{
+	bool		valid;
+	uint64		epoch;
+	int			ndeps;
+	uint64		gens[HC_MAX_DEPS];
+} hcL2Stamp;
+
+extern Size hc_l2_shmem_size(void);
+extern void hc_l2_shmem_init(void);
+extern bool hc_l2_usable(void);
+extern char *hc_l2_lookup(const hcKey *key, const Oid *deps, int ndeps,
+						  hcL2Stamp *stamp, int64 *spent_us,
+						  Size *len);
+extern void hc_l2_store(const hcKey *key, const char *blob, Size len,
+						const hcL2Stamp *stamp, int ttl_s,
+						int64 *spent_us);
+extern void hc_l2_register_writes(const Oid *relids, int n, bool everything);
+extern void hc_l2_fence(void);
+extern void hc_l2_worker_tick(void);
+extern void hc_l2_worker_exit(void);
+extern int	hc_l2_worker_interval_ms(void);
+
+typedef struct hcL2State
+{
+	bool		configured;
+	bool		down;			/* circuit breaker open */
+	bool		fenced;			/* a write Redis did not see is pending */
+	TimestampTz down_until;
+	TimestampTz last_error_time;
+	TimestampTz last_heartbeat; /* this server's worker, primary only */
+	uint64		heartbeat_lsn;
+	char		server[160];
+	char		last_error[256];
+} hcL2State;
+extern void hc_l2_get_state(hcL2State *state);
+
+/*---- worker.c ----*/
+extern void hc_worker_register(void);
+
 /*---- result.c ----*/
 typedef struct hcCapture hcCapture;
 extern hcCapture *hc_capture_begin(TupleDesc tupdesc, int ndeps,
@@ -174,6 +245,13 @@ extern char *hc_capture_finish(hcCapture *cap, const hcKey *key, Oid dbid,
 extern bool hc_entry_matches(const hcEntryHeader *hdr, const hcKey *key,
 							 TupleDesc tupdesc, const Oid *deps, int ndeps,
 							 uint64 epoch, TimestampTz now, int ttl_s);
+extern bool hc_entry_fits(const hcEntryHeader *hdr, const hcKey *key,
+						  TupleDesc tupdesc, const Oid *deps, int ndeps,
+						  TimestampTz now, int ttl_s);
+extern bool hc_entry_validate(const char *blob, Size len, const hcKey *key,
+							  Oid dbid);
+extern void hc_entry_restamp(hcEntryHeader *hdr, const uint64 *gens,
+							 uint64 epoch);
 extern uint64 hc_entry_ntuples(const hcEntryHeader *hdr);
 extern double hc_entry_exec_ms(const hcEntryHeader *hdr);
 extern void hc_entry_describe(const hcEntryHeader *hdr, Oid *dbid,
@@ -215,6 +293,30 @@ extern void hc_count_store_refused(void);
 extern void hc_count_single_flight(bool timed_out);
 extern void hc_count_eviction(void);
 extern void hc_count_invalidation(Oid relid);
+
+/* L2 and Redis counters (hybridcache_redis_stats()) */
+typedef enum hcRedisCounter
+{
+	HC_R_L2_MISSES,
+	HC_R_L2_STORES,
+	HC_R_L2_REJECTED,			/* corrupt, truncated, foreign, forged */
+	HC_R_ROUND_TRIPS,
+	HC_R_SKIPPED,				/* Redis not tried: breaker open, fenced */
+	HC_R_ERR_CONNECT,
+	HC_R_ERR_TIMEOUT,
+	HC_R_ERR_IO,
+	HC_R_ERR_AUTH,
+	HC_R_ERR_REPLY,
+	HC_R_ERR_TOO_LARGE,
+	HC_R_BYTES_SENT,
+	HC_R_BYTES_RECEIVED,
+	HC_R_FENCED_WRITES,			/* write transactions Redis did not see */
+	HC_R_NUM_COUNTERS
+} hcRedisCounter;
+
+extern void hc_count_l2_hit(const Oid *deps, int ndeps);
+extern void hc_count_redis(hcRedisCounter c, uint64 n);
+extern uint64 hc_redis_counter(hcRedisCounter c);
 extern void hc_stats_flush_tables(bool force);
 extern const char *hc_bypass_reason_name(hcBypassReason reason);
 
@@ -223,6 +325,7 @@ extern Size hc_query_stats_shmem_size(void);
 extern void hc_query_stats_shmem_init(void);
 extern void hc_query_stats_flush(bool force);
 extern void hc_query_stats_reset(void);
+extern double hc_query_mean_exec_ms(QueryDesc *qd);
 extern void hc_query_count_hit(const hcPlanInfo *info, QueryDesc *qd,
 							   double saved_ms);
 extern void hc_query_count_miss(const hcPlanInfo *info, QueryDesc *qd,
@@ -235,6 +338,7 @@ extern LWLockPadded *hc_locks;	/* HC_NUM_PARTITIONS + HC_LOCK_EXTRA */
 #define HC_NUM_PARTITIONS	32
 #define HC_LOCK_TABLE_STATS	(HC_NUM_PARTITIONS + 0)
 #define HC_LOCK_QUERY_STATS	(HC_NUM_PARTITIONS + 1)
-#define HC_LOCK_EXTRA		2
+#define HC_LOCK_L2_FENCE	(HC_NUM_PARTITIONS + 2)
+#define HC_LOCK_EXTRA		3
 
 #endif							/* HYBRIDCACHE_H */

@@ -91,6 +91,7 @@ static Oid	written[HC_MAX_WRITTEN];
 static int	nwritten = 0;
 static bool written_all = false;	/* overflow or a global registration */
 static bool registered_global = false;
+static bool registered_in_redis = false;	/* pre-commit L2 step done */
 
 /* manual invalidations waiting for commit */
 typedef struct hcPending
@@ -225,6 +226,10 @@ register_write(Oid relid, FullTransactionId fxid)
 	}
 	slot_register(slot_for(relid), fxid);
 	hc_count_invalidation(relid);
+
+	/* too late for the pre-commit step: Redis will not hear of it */
+	if (registered_in_redis && hc_redis_target != NULL)
+		hc_l2_fence();
 }
 
 /*
@@ -439,6 +444,32 @@ everything_callback(Datum arg, int cacheid, uint32 hashvalue)
 	register_write_if_writing(InvalidOid);
 }
 
+/*
+ * Before commit: tell Redis what this transaction wrote (and invalidated
+ * by hand), so other servers' L2 lookups stop serving it.  Local
+ * registration already happened, as the L2 protocol requires.
+ */
+static void
+register_in_redis(void)
+{
+	Oid			relids[HC_MAX_WRITTEN + HC_MAX_PENDING];
+	int			n = 0;
+	bool		everything = written_all || registered_global;
+	int			i;
+
+	for (i = 0; i < nwritten; i++)
+		relids[n++] = written[i];
+	for (i = 0; i < npending; i++)
+	{
+		if (pending[i].relid == InvalidOid)
+			everything = true;
+		else
+			relids[n++] = pending[i].relid;
+	}
+	registered_in_redis = true;
+	hc_l2_register_writes(relids, n, everything);
+}
+
 static void
 apply_pending(void)
 {
@@ -460,7 +491,11 @@ xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PRE_COMMIT:
 		case XACT_EVENT_PRE_PREPARE:
 			if (inval != NULL)
+			{
+				if (hc_redis_target != NULL)
+					register_in_redis();
 				apply_pending();
+			}
 			break;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_ABORT:
@@ -470,6 +505,7 @@ xact_callback(XactEvent event, void *arg)
 			nwritten = 0;
 			written_all = false;
 			registered_global = false;
+			registered_in_redis = false;
 			npending = 0;
 			hc_stats_flush_tables(false);
 			hc_query_stats_flush(false);

@@ -200,6 +200,31 @@ statement_text(QueryDesc *qd, int *len)
 	return text;
 }
 
+/*
+ * The statistics key of a statement: its queryid, else a hash of its text.
+ * Returns the text when it was needed (else NULL).
+ */
+static const char *
+query_key(QueryDesc *qd, hcQueryKey *key, int *len)
+{
+	const char *text = NULL;
+
+	memset(key, 0, sizeof(*key));
+	key->dbid = MyDatabaseId;
+	*len = 0;
+	if (qd->plannedstmt->queryId != 0)
+	{
+		key->is_queryid = true;
+		key->id = qd->plannedstmt->queryId;
+	}
+	else
+	{
+		text = statement_text(qd, len);
+		key->id = hash_bytes_extended((const unsigned char *) text, *len, 0);
+	}
+	return text;
+}
+
 /* The local counters of the statement's query, created on first use. */
 static hcQueryCounters *
 local_query(QueryDesc *qd)
@@ -210,20 +235,7 @@ local_query(QueryDesc *qd)
 	int			len;
 	int			i;
 
-	memset(&key, 0, sizeof(key));
-	key.dbid = MyDatabaseId;
-	if (qd->plannedstmt->queryId != 0)
-	{
-		key.is_queryid = true;
-		key.id = qd->plannedstmt->queryId;
-		text = NULL;
-		len = 0;
-	}
-	else
-	{
-		text = statement_text(qd, &len);
-		key.id = hash_bytes_extended((const unsigned char *) text, len, 0);
-	}
+	text = query_key(qd, &key, &len);
 
 	for (i = 0; i < nlocal_queries; i++)
 		if (memcmp(&local_queries[i].key, &key, sizeof(key)) == 0)
@@ -360,4 +372,39 @@ hybridcache_query_stats(PG_FUNCTION_ARGS)
 	}
 	LWLockRelease(&hc_locks[HC_LOCK_QUERY_STATS].lock);
 	return (Datum) 0;
+}
+
+/*
+ * The mean execution time of this statement's query on a miss, as far as
+ * known here (this backend's unflushed counts, else the shared table), or
+ * -1 when it was never measured.
+ */
+double
+hc_query_mean_exec_ms(QueryDesc *qd)
+{
+	hcQueryKey	key;
+	hcQueryEntry *e;
+	int64		executions = 0;
+	double		exec_ms = 0;
+	int			len;
+	int			i;
+
+	if (query_stats == NULL)
+		return -1;
+	query_key(qd, &key, &len);
+	for (i = 0; i < nlocal_queries; i++)
+		if (memcmp(&local_queries[i].key, &key, sizeof(key)) == 0)
+		{
+			executions += local_queries[i].c.executions;
+			exec_ms += local_queries[i].c.exec_ms;
+		}
+	LWLockAcquire(&hc_locks[HC_LOCK_QUERY_STATS].lock, LW_SHARED);
+	e = hash_search(query_stats, &key, HASH_FIND, NULL);
+	if (e != NULL)
+	{
+		executions += e->c.executions;
+		exec_ms += e->c.exec_ms;
+	}
+	LWLockRelease(&hc_locks[HC_LOCK_QUERY_STATS].lock);
+	return executions > 0 ? exec_ms / executions : -1;
 }

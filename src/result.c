@@ -312,28 +312,46 @@ hc_entry_matches(const hcEntryHeader *hdr, const hcKey *key,
 				 uint64 epoch, TimestampTz now, int ttl_s)
 {
 	const uint64 *gens;
+	int			i;
+
+	if (!hc_entry_fits(hdr, key, tupdesc, deps, ndeps, now, ttl_s))
+		return false;
+	if (hdr->epoch != epoch)
+		return false;
+	gens = HDR_GENS(hdr);
+	for (i = 0; i < ndeps; i++)
+		if (gens[i] != hc_relation_generation(deps[i]))
+			return false;
+	return true;
+}
+
+/*
+ * The part of hc_entry_matches() that does not depend on this server's
+ * generations: key, dependencies, result shape and the reader's TTL.  An
+ * entry from L2 is checked with this (its freshness is decided in Redis).
+ */
+bool
+hc_entry_fits(const hcEntryHeader *hdr, const hcKey *key,
+			  TupleDesc tupdesc, const Oid *deps, int ndeps,
+			  TimestampTz now, int ttl_s)
+{
 	const Oid  *hdeps;
 	const hcAttSig *atts;
 	int			i;
 
 	if (hdr->magic != HC_ENTRY_MAGIC || hdr->format != HC_FORMAT_VERSION)
 		return false;
-	if (!hc_key_equal(&hdr->key, key) || hdr->epoch != epoch)
+	if (!hc_key_equal(&hdr->key, key))
 		return false;
 	if (hdr->ndeps != ndeps || hdr->natts != tupdesc->natts)
 		return false;
 	if (now - hdr->created >= (int64) ttl_s * USECS_PER_SEC)
 		return false;
 
-	gens = HDR_GENS(hdr);
 	hdeps = HDR_DEPS(hdr);
 	for (i = 0; i < ndeps; i++)
-	{
 		if (hdeps[i] != deps[i])
 			return false;
-		if (gens[i] != hc_relation_generation(deps[i]))
-			return false;
-	}
 
 	atts = HDR_ATTS(hdr);
 	for (i = 0; i < hdr->natts; i++)
@@ -346,6 +364,50 @@ hc_entry_matches(const hcEntryHeader *hdr, const hcKey *key,
 			return false;
 	}
 	return true;
+}
+
+/*
+ * Is blob (len bytes, MAXALIGNed) a well-formed entry for key in database
+ * dbid?  Checks every length, so replaying it cannot read outside the
+ * blob.  Used for entries that come from outside this server (L2).
+ */
+bool
+hc_entry_validate(const char *blob, Size len, const hcKey *key, Oid dbid)
+{
+	const hcEntryHeader *hdr = (const hcEntryHeader *) blob;
+	uint64		pos;
+	uint64		n = 0;
+
+	if (len < MAXALIGN(sizeof(hcEntryHeader)))
+		return false;
+	if (hdr->magic != HC_ENTRY_MAGIC || hdr->format != HC_FORMAT_VERSION ||
+		hdr->total_len != len || hdr->dbid != dbid ||
+		!hc_key_equal(&hdr->key, key) ||
+		hdr->ndeps > HC_MAX_DEPS || hdr->natts > MaxTupleAttributeNumber ||
+		hdr->data_offset != header_size(hdr->ndeps, hdr->natts) ||
+		hdr->data_offset > len)
+		return false;
+	for (pos = hdr->data_offset; pos < len; n++)
+	{
+		MinimalTuple mtup = (MinimalTuple) (blob + pos);
+
+		if (len - pos < SizeofMinimalTupleHeader ||
+			mtup->t_len < SizeofMinimalTupleHeader ||
+			MAXALIGN(mtup->t_len) > len - pos ||
+			(mtup->t_infomask2 & HEAP_NATTS_MASK) > hdr->natts ||
+			mtup->t_hoff > mtup->t_len + MINIMAL_TUPLE_OFFSET)
+			return false;
+		pos += MAXALIGN(mtup->t_len);
+	}
+	return pos == len && n == hdr->ntuples;
+}
+
+/* Give an entry from L2 this server's generations before storing it in L1. */
+void
+hc_entry_restamp(hcEntryHeader *hdr, const uint64 *gens, uint64 epoch)
+{
+	hdr->epoch = epoch;
+	memcpy(HDR_GENS(hdr), gens, hdr->ndeps * sizeof(uint64));
 }
 
 uint64

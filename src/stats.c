@@ -40,6 +40,7 @@
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
+#include "utils/pg_lsn.h"
 #include "utils/timestamp.h"
 
 #define HC_MAX_TABLE_STATS	4096
@@ -60,7 +61,8 @@ typedef enum hcCounter
 	HC_NUM_COUNTERS
 } hcCounter;
 
-#define HC_NUM_SLOT_VALUES	(HC_NUM_COUNTERS + HC_BYPASS_NUM_REASONS)
+#define HC_REDIS_BASE		(HC_NUM_COUNTERS + HC_BYPASS_NUM_REASONS)
+#define HC_NUM_SLOT_VALUES	(HC_REDIS_BASE + HC_R_NUM_COUNTERS)
 
 typedef struct hcBackendCounters
 {
@@ -135,6 +137,7 @@ static const char *const bypass_names[HC_BYPASS_NUM_REASONS] = {
 
 PG_FUNCTION_INFO_V1(hybridcache_stats);
 PG_FUNCTION_INFO_V1(hybridcache_bypass_stats);
+PG_FUNCTION_INFO_V1(hybridcache_redis_stats);
 PG_FUNCTION_INFO_V1(hybridcache_table_stats);
 PG_FUNCTION_INFO_V1(hybridcache_reset_stats);
 PG_FUNCTION_INFO_V1(hybridcache_entries);
@@ -214,6 +217,18 @@ bump(int i)
 	pg_atomic_write_u64(v, pg_atomic_read_u64(v) + 1);
 }
 
+/* Add n to value i of this backend's slot (owner-only write). */
+static inline void
+bump_by(int i, uint64 n)
+{
+	pg_atomic_uint64 *v;
+
+	if (stats == NULL || MyProc == NULL || MyProc->pgprocno >= stats->nslots)
+		return;
+	v = &stats->slots[MyProc->pgprocno].v[i];
+	pg_atomic_write_u64(v, pg_atomic_read_u64(v) + n);
+}
+
 static void
 flush_at_exit(int code, Datum arg)
 {
@@ -257,6 +272,22 @@ hc_count_hit(const Oid *deps, int ndeps)
 	bump(HC_C_L1_HITS);
 	for (i = 0; i < ndeps; i++)
 		local_table(deps[i])->hits++;
+}
+
+void
+hc_count_l2_hit(const Oid *deps, int ndeps)
+{
+	int			i;
+
+	bump(HC_C_L2_HITS);
+	for (i = 0; i < ndeps; i++)
+		local_table(deps[i])->hits++;
+}
+
+void
+hc_count_redis(hcRedisCounter c, uint64 n)
+{
+	bump_by(HC_REDIS_BASE + c, n);
 }
 
 void
@@ -508,6 +539,65 @@ hybridcache_bypass_stats(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
+}
+
+/* hybridcache_redis_stats(): the state of the second level and its counters */
+Datum
+hybridcache_redis_stats(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	uint64		v[HC_NUM_SLOT_VALUES];
+	TimestampTz reset_time;
+	hcL2State	st;
+	Datum		values[22];
+	bool		nulls[22] = {0};
+	const char *state;
+	int			i;
+
+	require_preloaded();
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	current_values(v, &reset_time);
+	hc_l2_get_state(&st);
+
+	if (!st.configured)
+		state = "off";
+	else if (st.down)
+		state = "down";
+	else if (st.fenced)
+		state = "fenced";
+	else
+		state = "up";
+
+	values[0] = CStringGetTextDatum(state);
+	if (st.configured)
+		values[1] = CStringGetTextDatum(st.server);
+	else
+		nulls[1] = true;
+	values[2] = Int64GetDatum((int64) v[HC_C_L2_HITS]);
+	for (i = 0; i <= HC_R_FENCED_WRITES; i++)
+		values[3 + i] = Int64GetDatum((int64) v[HC_REDIS_BASE + i]);
+	/* 3 .. 16: the Redis counters in enum order */
+	if (st.last_error[0] != '\0')
+	{
+		values[17] = CStringGetTextDatum(st.last_error);
+		values[18] = TimestampTzGetDatum(st.last_error_time);
+	}
+	else
+		nulls[17] = nulls[18] = true;
+	if (st.down)
+		values[19] = TimestampTzGetDatum(st.down_until);
+	else
+		nulls[19] = true;
+	if (st.last_heartbeat != 0)
+	{
+		values[20] = TimestampTzGetDatum(st.last_heartbeat);
+		values[21] = LSNGetDatum((XLogRecPtr) st.heartbeat_lsn);
+	}
+	else
+		nulls[20] = nulls[21] = true;
+
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
 /* hybridcache_table_stats(): per-relation figures of this database */

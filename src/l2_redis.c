@@ -1,0 +1,1375 @@
+/*-------------------------------------------------------------------------
+ *
+ * l2_redis.c
+ *	  The Redis tier (L2): deadline-bound I/O, circuit breaker, entry codec,
+ *	  writer registration and the primary's heartbeat.
+ *
+ * This is the only file that talks to hiredis.  Every backend opens its
+ * own non-blocking connection on first use and drives it through a
+ * WaitEventSet (the socket plus the process latch), so one statement
+ * never waits longer than hybridcache.redis_timeout in total and query
+ * cancel and statement_timeout interrupt a wait.  No path in this file
+ * raises an error: a Redis problem is a miss, a counter, and at most one
+ * LOG line each time Redis becomes unavailable.
+ *
+ * Keys live under "<prefix>:<system identifier>:<major>:<format>":
+ *
+ *	  :hb				heartbeat, refreshed by the primary's worker with
+ *						an expiry of hybridcache.redis_heartbeat_timeout
+ *	  :epoch			bumped to invalidate every L2 entry at once
+ *	  :g:<db>:<rel>		generation of one relation
+ *	  :e:<db>:<key>		one cached result
+ *
+ * Coherence (DESIGN.md "Across servers"): a writer on the primary bumps
+ * the Redis generations of what it wrote before it commits, after its
+ * local registration.  An L2 lookup reads, in one script, the heartbeat,
+ * the epoch, the generations of the statement's dependencies and the
+ * entry; the entry is served only if the generations and epoch recorded
+ * in it equal the current ones.  A result stored to L2 carries the
+ * generations the storing statement's own lookup returned, read before
+ * the local store check (invalidation.c) that proves the result current;
+ * so any writer the stored result misses bumps a generation after that
+ * read and makes the entry unservable.
+ *
+ * A writer that cannot reach Redis cannot fail its commit; it "fences" L2
+ * instead: the primary stops reading and writing L2 until its worker has
+ * bumped the epoch, which it does once Redis answers again.  Other
+ * servers stop using L2 when the primary's heartbeat expires, and the
+ * worker stops the heartbeat while a fence is pending, so the window in
+ * which a standby might still read an entry a fenced write made stale is
+ * bounded by hybridcache.redis_heartbeat_timeout.  The worker also bumps
+ * the epoch when it finds a Redis other than the one it last bumped it on
+ * (INFO run_id: Redis may have restarted from an old snapshot), when its
+ * server was promoted, and at start unless the server was shut down
+ * cleanly with no fence pending (a marker file holding that run_id).
+ *
+ * Values are the L1 entry format behind a small header with the Redis
+ * stamp and a CRC-32C, or an HMAC-SHA256 when hybridcache.redis_secret is
+ * set.  Values that fail any check are a miss and a counter; without a
+ * secret, whoever can write to Redis can make the cache serve other rows,
+ * so set one when Redis is shared with anything untrusted.
+ *
+ * Copyright (c) 2026, hybridcache developers
+ *
+ * IDENTIFICATION
+ *	  src/l2_redis.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+
+#include "access/xlog.h"
+#include "common/hmac.h"
+#include "common/pg_prng.h"
+#include "hybridcache.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "port/atomics.h"
+#include "port/pg_crc32c.h"
+#include "postmaster/interrupt.h"
+#include "storage/fd.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#define HC_L2_MAGIC			0x48434C32	/* "HCL2" */
+#define HC_L2_FLAG_HMAC		0x0001
+#define HC_L2_MAC_LEN		32
+#define HC_L2_CLEAN_MARKER	"hybridcache_l2_clean"
+#define HC_L2_LOG_INTERVAL_MS	60000
+
+/* a value larger than a stored entry can be is foreign */
+#define HC_L2_MAX_VALUE() \
+	((Size) hc_max_entry_size_kb * 1024 + 64 * 1024)
+
+typedef enum hcRedisError
+{
+	HC_RE_NONE,
+	HC_RE_CONNECT,
+	HC_RE_TIMEOUT,
+	HC_RE_IO,
+	HC_RE_AUTH,
+	HC_RE_REPLY,
+	HC_RE_TOO_LARGE,
+	HC_RE_INTERRUPTED			/* not Redis' fault: no breaker */
+} hcRedisError;
+
+static const char *const error_kinds[] = {
+	"none", "connect", "timeout", "io", "auth", "reply", "too_large",
+	"interrupted"
+};
+
+typedef struct hcL2Shared
+{
+	slock_t		mutex;			/* protects the fields below the atomics */
+	pg_atomic_uint64 down_until;	/* TimestampTz; 0: not down */
+	pg_atomic_uint64 fence_count;	/* write transactions Redis missed */
+	pg_atomic_uint64 fence_cleared; /* fence_count an epoch bump covers */
+	int			failures;		/* consecutive failures, 0: up */
+	TimestampTz last_error_time;
+	char		last_error[256];
+	TimestampTz last_heartbeat;
+	uint64		heartbeat_lsn;
+	TimestampTz last_invalid_log;	/* rate limit for bad values */
+} hcL2Shared;
+
+/* On-the-wire header of an L2 value; the L1 blob follows the gens. */
+typedef struct hcL2Header
+{
+	uint32		magic;
+	uint16		format;
+	uint16		flags;
+	uint32		ndeps;
+	uint32		reserved;
+	uint64		blob_len;
+	uint64		epoch;
+	uint8		mac[HC_L2_MAC_LEN];
+} hcL2Header;
+
+typedef struct hcRedisCmd
+{
+	int			argc;
+	const char **argv;
+	size_t	   *argvlen;
+} hcRedisCmd;
+
+static hcL2Shared *l2 = NULL;
+
+/* this process' connection */
+static redisContext *conn = NULL;
+static uint32 conn_version = 0;
+static bool conn_handshake_done = false;
+static WaitEventSet *conn_wes = NULL;
+static int	conn_sock_pos = -1;
+static uint32 conn_sock_events = 0;
+static bool am_worker = false;
+static bool worker_reconnected = false;
+
+/*
+ * Lookup: the heartbeat must exist; returns {1, epoch, gens..., value},
+ * where value is 0 when absent, -1 when too large, -2 when not a string.
+ * Missing generations (and epoch) start at a random value, never at a
+ * value an old entry could carry.
+ */
+static const char lookup_script[] =
+"if redis.call('EXISTS', KEYS[1]) == 0 then return {0} end\n"
+"local out = {1}\n"
+"for i = 2, #KEYS do\n"
+"  if i ~= 3 then\n"
+"    local v = redis.call('GET', KEYS[i])\n"
+"    if not v then\n"
+"      redis.call('SET', KEYS[i], ARGV[2] .. i, 'NX')\n"
+"      v = redis.call('GET', KEYS[i])\n"
+"    end\n"
+"    out[#out + 1] = v\n"
+"  end\n"
+"end\n"
+"local t = redis.call('TYPE', KEYS[3]).ok\n"
+"if t == 'none' then out[#out + 1] = 0\n"
+"elseif t ~= 'string' then out[#out + 1] = -2\n"
+"elseif redis.call('STRLEN', KEYS[3]) > tonumber(ARGV[1]) then out[#out + 1] = -1\n"
+"else out[#out + 1] = redis.call('GET', KEYS[3]) end\n"
+"return out\n";
+
+/* Registration: bump each generation, or give a missing one a new value. */
+static const char bump_script[] =
+"for i = 1, #KEYS do\n"
+"  if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('INCR', KEYS[i])\n"
+"  else redis.call('SET', KEYS[i], ARGV[1] .. i) end\n"
+"end\n"
+"return #KEYS\n";
+
+/*---- shared memory ----*/
+
+Size
+hc_l2_shmem_size(void)
+{
+	return MAXALIGN(sizeof(hcL2Shared));
+}
+
+void
+hc_l2_shmem_init(void)
+{
+	bool		found;
+
+	l2 = ShmemInitStruct("hybridcache redis", sizeof(hcL2Shared), &found);
+	if (!found)
+	{
+		memset(l2, 0, sizeof(hcL2Shared));
+		SpinLockInit(&l2->mutex);
+		pg_atomic_init_u64(&l2->down_until, 0);
+		pg_atomic_init_u64(&l2->fence_count, 0);
+		pg_atomic_init_u64(&l2->fence_cleared, 0);
+	}
+}
+
+static bool
+fenced(void)
+{
+	return pg_atomic_read_u64(&l2->fence_count) !=
+		pg_atomic_read_u64(&l2->fence_cleared);
+}
+
+/*---- circuit breaker ----*/
+
+static bool
+breaker_open(void)
+{
+	uint64		until = pg_atomic_read_u64(&l2->down_until);
+
+	return until != 0 && GetCurrentTimestamp() < (TimestampTz) until;
+}
+
+static void
+breaker_failure(hcRedisError kind, const char *msg)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	int			failures;
+	int64		backoff_ms;
+	double		jitter;
+
+	switch (kind)
+	{
+		case HC_RE_CONNECT:
+			hc_count_redis(HC_R_ERR_CONNECT, 1);
+			break;
+		case HC_RE_TIMEOUT:
+			hc_count_redis(HC_R_ERR_TIMEOUT, 1);
+			break;
+		case HC_RE_IO:
+			hc_count_redis(HC_R_ERR_IO, 1);
+			break;
+		case HC_RE_AUTH:
+			hc_count_redis(HC_R_ERR_AUTH, 1);
+			break;
+		case HC_RE_REPLY:
+			hc_count_redis(HC_R_ERR_REPLY, 1);
+			break;
+		case HC_RE_TOO_LARGE:
+			hc_count_redis(HC_R_ERR_TOO_LARGE, 1);
+			break;
+		default:
+			return;
+	}
+
+	SpinLockAcquire(&l2->mutex);
+	failures = ++l2->failures;
+	backoff_ms = (int64) hc_redis_backoff_min_ms << Min(failures - 1, 20);
+	backoff_ms = Min(backoff_ms, (int64) hc_redis_backoff_max_ms);
+	jitter = 0.75 + 0.5 * pg_prng_double(&pg_global_prng_state);
+	backoff_ms = (int64) (backoff_ms * jitter);
+	pg_atomic_write_u64(&l2->down_until,
+						(uint64) (now + backoff_ms * 1000));
+	l2->last_error_time = now;
+	snprintf(l2->last_error, sizeof(l2->last_error), "%s: %s",
+			 error_kinds[kind], msg);
+	SpinLockRelease(&l2->mutex);
+
+	/* one line when Redis becomes unavailable, not one per statement */
+	if (failures == 1)
+	{
+		if (kind == HC_RE_AUTH)
+			ereport(LOG,
+					(errmsg("hybridcache could not authenticate to Redis at %s",
+							hc_redis_target ? hc_redis_target->display : "?"),
+					 errdetail("Redis replied: %s", msg),
+					 errhint("Check the user name and password in \"%s\". Until then results are cached in this server only.",
+							 "hybridcache.redis_url")));
+		else
+			ereport(LOG,
+					(errmsg("hybridcache could not use Redis at %s: %s",
+							hc_redis_target ? hc_redis_target->display : "?",
+							msg),
+					 errdetail("Results are served from this server's cache and the database until Redis responds again.")));
+	}
+}
+
+static void
+breaker_success(void)
+{
+	bool		was_down = false;
+
+	if (l2->failures == 0)
+		return;
+	SpinLockAcquire(&l2->mutex);
+	if (l2->failures > 0)
+	{
+		was_down = true;
+		l2->failures = 0;
+		pg_atomic_write_u64(&l2->down_until, 0);
+	}
+	SpinLockRelease(&l2->mutex);
+	if (was_down)
+		ereport(LOG,
+				(errmsg("hybridcache is using Redis at %s again",
+						hc_redis_target ? hc_redis_target->display : "?")));
+}
+
+/* A bad value was found in Redis: count it, log at most once a minute. */
+static void
+value_rejected(const char *why)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	bool		report = false;
+
+	hc_count_redis(HC_R_L2_REJECTED, 1);
+	SpinLockAcquire(&l2->mutex);
+	if (TimestampDifferenceExceeds(l2->last_invalid_log, now,
+								   HC_L2_LOG_INTERVAL_MS))
+	{
+		l2->last_invalid_log = now;
+		report = true;
+	}
+	SpinLockRelease(&l2->mutex);
+	if (report)
+		ereport(LOG,
+				(errmsg("hybridcache ignored an invalid cached result in Redis"),
+				 errdetail("%s", why),
+				 errhint("Only servers of this cluster should write under the key prefix \"%s\"; set \"%s\" to detect forged values.",
+						 hc_redis_prefix, "hybridcache.redis_secret")));
+}
+
+/*---- connection and deadline-bound I/O ----*/
+
+static void
+disconnect(void)
+{
+	if (conn_wes != NULL)
+	{
+		FreeWaitEventSet(conn_wes);
+		conn_wes = NULL;
+	}
+	if (conn != NULL)
+	{
+		redisFree(conn);
+		conn = NULL;
+	}
+	conn_sock_pos = -1;
+	conn_handshake_done = false;
+}
+
+static bool
+fail(hcRedisError kind, const char *msg)
+{
+	disconnect();
+	breaker_failure(kind, msg);
+	return false;
+}
+
+/*
+ * Wait until the socket is ready for events or the deadline passes.
+ * Returns HC_RE_NONE when ready.  A latch wake-up with an interrupt
+ * pending drops the connection before the interrupt is processed, so an
+ * error raised by CHECK_FOR_INTERRUPTS leaves no half-used context.
+ */
+static hcRedisError
+wait_socket(uint32 events, TimestampTz deadline, bool interruptible)
+{
+	for (;;)
+	{
+		WaitEvent	ev;
+		long		timeout_ms;
+		TimestampTz now = GetCurrentTimestamp();
+
+		if (now >= deadline)
+			return HC_RE_TIMEOUT;
+		timeout_ms = (long) ((deadline - now + 999) / 1000);
+
+		if (conn_sock_events != events)
+		{
+			ModifyWaitEvent(conn_wes, conn_sock_pos, events, NULL);
+			conn_sock_events = events;
+		}
+		if (WaitEventSetWait(conn_wes, timeout_ms, &ev, 1,
+							 PG_WAIT_EXTENSION) == 0)
+			continue;			/* re-check the deadline */
+		if (ev.events & events)
+			return HC_RE_NONE;
+		if (ev.events & WL_LATCH_SET)
+		{
+			ResetLatch(MyLatch);
+			if (am_worker)
+			{
+				if (ShutdownRequestPending)
+					return HC_RE_INTERRUPTED;
+			}
+			else if (InterruptPending && interruptible &&
+					 INTERRUPTS_CAN_BE_PROCESSED())
+			{
+				disconnect();
+				CHECK_FOR_INTERRUPTS();
+				return HC_RE_INTERRUPTED;
+			}
+		}
+	}
+}
+
+/* Connect if not connected to the current target. */
+static bool
+ensure_connected(TimestampTz deadline, bool interruptible)
+{
+	const hcRedisTarget *t = hc_redis_target;
+	hcRedisError err;
+	int			soerr = 0;
+	socklen_t	optlen = sizeof(soerr);
+
+	if (conn != NULL && conn_version == hc_redis_target_version)
+		return true;
+	disconnect();
+
+	conn = t->is_unix ? redisConnectUnixNonBlock(t->path)
+		: redisConnectNonBlock(t->host, t->port);
+	if (conn == NULL)
+		return fail(HC_RE_CONNECT, "out of memory");
+	if (conn->err)
+	{
+		char		msg[256];
+
+		strlcpy(msg, conn->errstr, sizeof(msg));
+		return fail(HC_RE_CONNECT, msg);
+	}
+	conn_version = hc_redis_target_version;
+	if (am_worker)
+		worker_reconnected = true;
+
+	conn_wes = CreateWaitEventSet(TopMemoryContext, 3);
+	AddWaitEventToSet(conn_wes, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+	AddWaitEventToSet(conn_wes, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET,
+					  NULL, NULL);
+	conn_sock_pos = AddWaitEventToSet(conn_wes, WL_SOCKET_WRITEABLE,
+									  conn->fd, NULL, NULL);
+	conn_sock_events = WL_SOCKET_WRITEABLE;
+
+	/* the non-blocking connect completes when the socket is writable */
+	err = wait_socket(WL_SOCKET_WRITEABLE, deadline, interruptible);
+	if (err != HC_RE_NONE)
+		return fail(err == HC_RE_TIMEOUT ? HC_RE_CONNECT : err,
+					err == HC_RE_TIMEOUT ? "connection timed out" : "interrupted");
+	if (getsockopt(conn->fd, SOL_SOCKET, SO_ERROR, &soerr, &optlen) < 0)
+		soerr = errno;
+	if (soerr != 0)
+		return fail(HC_RE_CONNECT, strerror(soerr));
+	return true;
+}
+
+/* Report a failed exchange: classify and drop the connection. */
+static bool
+fail_exchange(hcRedisError kind)
+{
+	char		msg[256];
+
+	if (kind == HC_RE_IO && conn != NULL && conn->err)
+		strlcpy(msg, conn->errstr, sizeof(msg));
+	else if (kind == HC_RE_TIMEOUT)
+		snprintf(msg, sizeof(msg), "no reply within %d ms", hc_redis_timeout_ms);
+	else if (kind == HC_RE_TOO_LARGE)
+		strlcpy(msg, "reply larger than any cached result", sizeof(msg));
+	else
+		strlcpy(msg, "connection lost", sizeof(msg));
+	return fail(kind, msg);
+}
+
+/*
+ * Send commands in one pipeline and collect one reply each, before the
+ * deadline.  On success the caller owns the replies (freeReplyObject).
+ * Error replies are returned as such, except to the handshake commands
+ * (AUTH, SELECT) sent first on a new connection, which fail the call.
+ */
+static bool
+redis_exec(hcRedisCmd *cmds, int ncmds, redisReply **replies,
+		   TimestampTz deadline, bool interruptible)
+{
+	const hcRedisTarget *t = hc_redis_target;
+	int			nhandshake = 0;
+	int			i;
+	int			done = 0;
+	Size		max_buffered = HC_L2_MAX_VALUE() + 1024 * 1024;
+
+	memset(replies, 0, sizeof(redisReply *) * ncmds);
+	if (!ensure_connected(deadline, interruptible))
+		return false;
+
+	if (!conn_handshake_done)
+	{
+		if (t->password[0] != '\0')
+		{
+			if (t->user[0] != '\0')
+				redisAppendCommand(conn, "AUTH %s %s", t->user, t->password);
+			else
+				redisAppendCommand(conn, "AUTH %s", t->password);
+			nhandshake++;
+		}
+		if (t->db != 0)
+		{
+			redisAppendCommand(conn, "SELECT %d", t->db);
+			nhandshake++;
+		}
+	}
+	for (i = 0; i < ncmds; i++)
+		if (redisAppendCommandArgv(conn, cmds[i].argc, cmds[i].argv,
+								   cmds[i].argvlen) != REDIS_OK)
+			return fail(HC_RE_IO, "out of memory");
+
+	/* write everything */
+	hc_count_redis(HC_R_ROUND_TRIPS, 1);
+	hc_count_redis(HC_R_BYTES_SENT, sdslen(conn->obuf));
+	while (!done)
+	{
+		if (redisBufferWrite(conn, &done) != REDIS_OK)
+			return fail_exchange(HC_RE_IO);
+		if (!done)
+		{
+			hcRedisError err = wait_socket(WL_SOCKET_WRITEABLE, deadline,
+										   interruptible);
+
+			if (err != HC_RE_NONE)
+				return err == HC_RE_INTERRUPTED ? (disconnect(), false)
+					: fail_exchange(err);
+		}
+	}
+
+	/* read the replies, handshake first */
+	for (i = -nhandshake; i < ncmds; i++)
+	{
+		void	   *reply = NULL;
+
+		for (;;)
+		{
+			hcRedisError err;
+
+			if (redisGetReplyFromReader(conn, &reply) != REDIS_OK)
+			{
+				while (--i >= 0)
+					freeReplyObject(replies[i]);
+				memset(replies, 0, sizeof(redisReply *) * ncmds);
+				return fail_exchange(HC_RE_REPLY);
+			}
+			if (reply != NULL)
+				break;
+			if (conn->reader->len > max_buffered)
+				err = HC_RE_TOO_LARGE;
+			else
+				err = wait_socket(WL_SOCKET_READABLE, deadline, interruptible);
+			if (err == HC_RE_NONE && redisBufferRead(conn) != REDIS_OK)
+				err = HC_RE_IO;
+			if (err != HC_RE_NONE)
+			{
+				while (--i >= 0)
+					freeReplyObject(replies[i]);
+				memset(replies, 0, sizeof(redisReply *) * ncmds);
+				if (err == HC_RE_INTERRUPTED)
+				{
+					disconnect();
+					return false;
+				}
+				return fail_exchange(err);
+			}
+		}
+
+		if (i < 0)
+		{
+			redisReply *r = (redisReply *) reply;
+			char		msg[256];
+			bool		is_auth = (i == -nhandshake && t->password[0] != '\0');
+
+			if (r->type == REDIS_REPLY_ERROR)
+			{
+				strlcpy(msg, r->str, sizeof(msg));
+				freeReplyObject(r);
+				/* the remaining replies are not read: drop the connection */
+				return fail(is_auth ? HC_RE_AUTH : HC_RE_REPLY, msg);
+			}
+			freeReplyObject(r);
+			if (i == -1)
+				conn_handshake_done = true;
+			continue;
+		}
+		replies[i] = (redisReply *) reply;
+		/* a server that wants a password we were not given */
+		if (replies[i]->type == REDIS_REPLY_ERROR &&
+			(strncmp(replies[i]->str, "NOAUTH", 6) == 0 ||
+			 strncmp(replies[i]->str, "WRONGPASS", 9) == 0 ||
+			 strncmp(replies[i]->str, "NOPERM", 6) == 0))
+		{
+			char		msg[256];
+			int			j;
+
+			strlcpy(msg, replies[i]->str, sizeof(msg));
+			for (j = 0; j <= i; j++)
+				freeReplyObject(replies[j]);
+			memset(replies, 0, sizeof(redisReply *) * ncmds);
+			/* later replies are still unread; start over next time */
+			return fail(HC_RE_AUTH, msg);
+		}
+	}
+	conn_handshake_done = true;
+	return true;
+}
+
+/* One command, one reply; an error reply fails the call. */
+static redisReply *
+redis_exec1(hcRedisCmd *cmd, TimestampTz deadline, bool interruptible)
+{
+	redisReply *reply;
+
+	if (!redis_exec(cmd, 1, &reply, deadline, interruptible))
+		return NULL;
+	if (reply->type == REDIS_REPLY_ERROR)
+	{
+		char		msg[256];
+
+		strlcpy(msg, reply->str, sizeof(msg));
+		freeReplyObject(reply);
+		fail(HC_RE_REPLY, msg);
+		return NULL;
+	}
+	return reply;
+}
+
+/*---- keys and values ----*/
+
+static int
+ns_prefix(char *buf, Size size)
+{
+	return snprintf(buf, size, "%s:" UINT64_FORMAT ":%d:%d",
+					hc_redis_prefix, GetSystemIdentifier(),
+					PG_VERSION_NUM / 10000, HC_FORMAT_VERSION);
+}
+
+static char *
+key_heartbeat(void)
+{
+	char		ns[256];
+
+	ns_prefix(ns, sizeof(ns));
+	return psprintf("%s:hb", ns);
+}
+
+static char *
+key_epoch(void)
+{
+	char		ns[256];
+
+	ns_prefix(ns, sizeof(ns));
+	return psprintf("%s:epoch", ns);
+}
+
+static char *
+key_generation(Oid dbid, Oid relid)
+{
+	char		ns[256];
+
+	ns_prefix(ns, sizeof(ns));
+	return psprintf("%s:g:%u:%u", ns, dbid, relid);
+}
+
+static char *
+key_entry(Oid dbid, const hcKey *key)
+{
+	char		ns[256];
+
+	ns_prefix(ns, sizeof(ns));
+	return psprintf("%s:e:%u:%016" INT64_MODIFIER "x%016" INT64_MODIFIER "x",
+					ns, dbid, key->hi, key->lo);
+}
+
+/* A fresh random starting value for generations: 12 decimal digits. */
+static char *
+random_seed(void)
+{
+	return psprintf(UINT64_FORMAT,
+					pg_prng_uint64_range(&pg_global_prng_state,
+										 UINT64CONST(100000000000),
+										 UINT64CONST(899999999999)));
+}
+
+static bool
+parse_u64(const redisReply *r, uint64 *out)
+{
+	char	   *end;
+
+	if (r->type == REDIS_REPLY_INTEGER)
+	{
+		*out = (uint64) r->integer;
+		return true;
+	}
+	if (r->type != REDIS_REPLY_STRING || r->len == 0 || r->len > 20)
+		return false;
+	errno = 0;
+	*out = strtou64(r->str, &end, 10);
+	return errno == 0 && end == r->str + r->len;
+}
+
+/* The MAC (or checksum) of a value: header without mac, gens, blob. */
+static bool
+compute_mac(const hcL2Header *h, const char *rest, Size restlen,
+			uint8 *mac)
+{
+	uint64		sysid = GetSystemIdentifier();
+
+	memset(mac, 0, HC_L2_MAC_LEN);
+	if (h->flags & HC_L2_FLAG_HMAC)
+	{
+		pg_hmac_ctx *ctx = pg_hmac_create(PG_SHA256);
+		bool		ok;
+
+		if (ctx == NULL)
+			return false;
+		ok = pg_hmac_init(ctx, (const uint8 *) hc_redis_secret,
+						  strlen(hc_redis_secret)) == 0 &&
+			pg_hmac_update(ctx, (const uint8 *) &sysid, sizeof(sysid)) == 0 &&
+			pg_hmac_update(ctx, (const uint8 *) h,
+						   offsetof(hcL2Header, mac)) == 0 &&
+			pg_hmac_update(ctx, (const uint8 *) rest, restlen) == 0 &&
+			pg_hmac_final(ctx, mac, HC_L2_MAC_LEN) == 0;
+		pg_hmac_free(ctx);
+		return ok;
+	}
+	else
+	{
+		pg_crc32c	crc;
+
+		INIT_CRC32C(crc);
+		COMP_CRC32C(crc, &sysid, sizeof(sysid));
+		COMP_CRC32C(crc, h, offsetof(hcL2Header, mac));
+		COMP_CRC32C(crc, rest, restlen);
+		FIN_CRC32C(crc);
+		memcpy(mac, &crc, sizeof(crc));
+		return true;
+	}
+}
+
+static bool
+secret_set(void)
+{
+	return hc_redis_secret != NULL && hc_redis_secret[0] != '\0';
+}
+
+/*
+ * Check a value read from Redis and return the L1 blob inside it,
+ * palloc'd and MAXALIGNed, or NULL (with the reason counted and logged).
+ */
+static char *
+decode_value(const char *val, Size vlen, const hcKey *key,
+			 const hcL2Stamp *stamp, Size *blob_len)
+{
+	hcL2Header h;
+	uint8		mac[HC_L2_MAC_LEN];
+	const char *rest;
+	Size		restlen;
+	char	   *blob;
+	int			i;
+
+	if (vlen < sizeof(hcL2Header))
+	{
+		value_rejected("The value is shorter than any cached result.");
+		return NULL;
+	}
+	memcpy(&h, val, sizeof(h));
+	rest = val + sizeof(h);
+	restlen = vlen - sizeof(h);
+	if (h.magic != HC_L2_MAGIC || h.format != HC_FORMAT_VERSION)
+	{
+		value_rejected("The value is not a cached result of this version.");
+		return NULL;
+	}
+	if (h.ndeps != (uint32) stamp->ndeps ||
+		restlen != h.ndeps * sizeof(uint64) + h.blob_len)
+	{
+		value_rejected("The value is truncated or has the wrong length.");
+		return NULL;
+	}
+	if (((h.flags & HC_L2_FLAG_HMAC) != 0) != secret_set())
+	{
+		value_rejected(secret_set() ? "The value is not signed with hybridcache.redis_secret."
+					   : "The value is signed, but hybridcache.redis_secret is not set.");
+		return NULL;
+	}
+	if (!compute_mac(&h, rest, restlen, mac) ||
+		memcmp(mac, h.mac, HC_L2_MAC_LEN) != 0)
+	{
+		value_rejected((h.flags & HC_L2_FLAG_HMAC)
+					   ? "The value's signature does not match hybridcache.redis_secret."
+					   : "The value's checksum does not match its contents.");
+		return NULL;
+	}
+
+	/* a well-formed entry that is simply out of date is a plain miss */
+	if (h.epoch != stamp->epoch)
+		return NULL;
+	for (i = 0; i < stamp->ndeps; i++)
+	{
+		uint64		g;
+
+		memcpy(&g, rest + i * sizeof(uint64), sizeof(uint64));
+		if (g != stamp->gens[i])
+			return NULL;
+	}
+
+	blob = MemoryContextAllocHuge(CurrentMemoryContext, Max(h.blob_len, 1));
+	memcpy(blob, rest + h.ndeps * sizeof(uint64), h.blob_len);
+	if (!hc_entry_validate(blob, h.blob_len, key, MyDatabaseId))
+	{
+		pfree(blob);
+		value_rejected("The cached result inside the value is malformed.");
+		return NULL;
+	}
+	*blob_len = h.blob_len;
+	return blob;
+}
+
+/*---- the L2 operations ----*/
+
+/*
+ * May this backend use L2 now?  Not when it is not configured, while the
+ * breaker is open, and on a primary with a fenced write pending.
+ */
+bool
+hc_l2_usable(void)
+{
+	if (hc_redis_target == NULL || l2 == NULL)
+		return false;
+	if (breaker_open())
+	{
+		hc_count_redis(HC_R_SKIPPED, 1);
+		return false;
+	}
+	if (!RecoveryInProgress() && fenced())
+	{
+		hc_count_redis(HC_R_SKIPPED, 1);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * The deadline of the next exchange: hybridcache.redis_timeout is the
+ * total a statement may wait for Redis, so what earlier exchanges of the
+ * same statement spent is deducted.  0: nothing left.
+ */
+static TimestampTz
+budget_deadline(const int64 *spent_us, TimestampTz start)
+{
+	int64		left = (int64) hc_redis_timeout_ms * 1000 - *spent_us;
+
+	return left > 0 ? start + left : 0;
+}
+
+/*
+ * Look a statement's result up in L2.  Fills *stamp with the current Redis
+ * generations of deps when Redis answered (stamp->valid), which a later
+ * hc_l2_store() of this statement's result needs.  Returns the entry's L1
+ * blob (palloc'd) when Redis holds a current, intact one.
+ */
+char *
+hc_l2_lookup(const hcKey *key, const Oid *deps, int ndeps,
+			 hcL2Stamp *stamp, int64 *spent_us, Size *len)
+{
+	hcRedisCmd	cmd;
+	redisReply *reply;
+	const char **argv;
+	size_t	   *argvlen;
+	int			nkeys = 3 + ndeps;
+	int			argc = 3 + nkeys + 2;
+	int			i;
+	char	   *volatile blob = NULL;
+	char		nkeys_str[16];
+	char		maxlen_str[32];
+	volatile bool ok = true;
+	TimestampTz start;
+	TimestampTz deadline;
+
+	stamp->valid = false;
+	if (!hc_l2_usable())
+		return NULL;
+
+	argv = palloc(sizeof(char *) * argc);
+	argvlen = palloc(sizeof(size_t) * argc);
+	snprintf(nkeys_str, sizeof(nkeys_str), "%d", nkeys);
+	snprintf(maxlen_str, sizeof(maxlen_str), "%zu", HC_L2_MAX_VALUE());
+	argv[0] = "EVAL";
+	argv[1] = lookup_script;
+	argv[2] = nkeys_str;
+	argv[3] = key_heartbeat();
+	argv[4] = key_epoch();
+	argv[5] = key_entry(MyDatabaseId, key);
+	for (i = 0; i < ndeps; i++)
+		argv[6 + i] = key_generation(MyDatabaseId, deps[i]);
+	argv[3 + nkeys] = maxlen_str;
+	argv[4 + nkeys] = random_seed();
+	for (i = 0; i < argc; i++)
+		argvlen[i] = strlen(argv[i]);
+	cmd.argc = argc;
+	cmd.argv = argv;
+	cmd.argvlen = argvlen;
+
+	start = GetCurrentTimestamp();
+	deadline = budget_deadline(spent_us, start);
+	if (deadline == 0)
+		return NULL;
+	reply = redis_exec1(&cmd, deadline, true);
+	*spent_us += GetCurrentTimestamp() - start;
+	if (reply == NULL)
+		return NULL;
+	breaker_success();
+
+	PG_TRY();
+	{
+		redisReply *value;
+
+		if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1 ||
+			reply->element[0]->type != REDIS_REPLY_INTEGER)
+			ok = false;
+		else if (reply->element[0]->integer == 0)
+			ok = false;			/* no heartbeat: the primary is fenced or gone */
+		else if (reply->elements != (size_t) (ndeps + 3))
+			ok = false;
+		if (ok)
+		{
+			stamp->ndeps = ndeps;
+			if (!parse_u64(reply->element[1], &stamp->epoch))
+				ok = false;
+			for (i = 0; ok && i < ndeps; i++)
+				if (!parse_u64(reply->element[2 + i], &stamp->gens[i]))
+					ok = false;
+		}
+		if (ok)
+		{
+			stamp->valid = true;
+			value = reply->element[ndeps + 2];
+			if (value->type == REDIS_REPLY_STRING)
+			{
+				hc_count_redis(HC_R_BYTES_RECEIVED, value->len);
+				blob = decode_value(value->str, value->len, key, stamp, len);
+			}
+			else if (value->type == REDIS_REPLY_INTEGER && value->integer < 0)
+				value_rejected(value->integer == -1
+							   ? "The value is larger than any cached result."
+							   : "The key holds something other than a string.");
+		}
+	}
+	PG_FINALLY();
+	{
+		freeReplyObject(reply);
+	}
+	PG_END_TRY();
+
+	if (!ok)
+		hc_count_redis(HC_R_SKIPPED, 1);
+	return blob;
+}
+
+/*
+ * Store a result in L2 with the stamp its statement's lookup returned.
+ * Primary only; a failure only costs the store.
+ */
+void
+hc_l2_store(const hcKey *key, const char *blob, Size len,
+			const hcL2Stamp *stamp, int ttl_s, int64 *spent_us)
+{
+	hcRedisCmd	cmd;
+	redisReply *reply;
+	const char *argv[5];
+	size_t		argvlen[5];
+	hcL2Header *h;
+	char	   *val;
+	Size		vlen;
+	char		ttl_str[16];
+	TimestampTz start;
+
+	if (!stamp->valid || RecoveryInProgress() || !hc_l2_usable())
+		return;
+	if ((int64) hc_redis_timeout_ms * 1000 <= *spent_us)
+		return;
+
+	vlen = sizeof(hcL2Header) + stamp->ndeps * sizeof(uint64) + len;
+	val = MemoryContextAllocHuge(CurrentMemoryContext, vlen);
+	h = (hcL2Header *) val;
+	memset(h, 0, sizeof(*h));
+	h->magic = HC_L2_MAGIC;
+	h->format = HC_FORMAT_VERSION;
+	h->flags = secret_set() ? HC_L2_FLAG_HMAC : 0;
+	h->ndeps = stamp->ndeps;
+	h->blob_len = len;
+	h->epoch = stamp->epoch;
+	memcpy(val + sizeof(hcL2Header), stamp->gens,
+		   stamp->ndeps * sizeof(uint64));
+	memcpy(val + sizeof(hcL2Header) + stamp->ndeps * sizeof(uint64), blob, len);
+	if (!compute_mac(h, val + sizeof(hcL2Header),
+					 vlen - sizeof(hcL2Header), h->mac))
+	{
+		pfree(val);
+		return;
+	}
+
+	snprintf(ttl_str, sizeof(ttl_str), "%d", Max(ttl_s, 1));
+	argv[0] = "SET";
+	argv[1] = key_entry(MyDatabaseId, key);
+	argv[2] = val;
+	argv[3] = "EX";
+	argv[4] = ttl_str;
+	argvlen[0] = 3;
+	argvlen[1] = strlen(argv[1]);
+	argvlen[2] = vlen;
+	argvlen[3] = 2;
+	argvlen[4] = strlen(ttl_str);
+	cmd.argc = 5;
+	cmd.argv = argv;
+	cmd.argvlen = argvlen;
+
+	start = GetCurrentTimestamp();
+	reply = redis_exec1(&cmd, budget_deadline(spent_us, start), true);
+	*spent_us += GetCurrentTimestamp() - start;
+	pfree(val);
+	if (reply == NULL)
+		return;
+	freeReplyObject(reply);
+	breaker_success();
+	hc_count_redis(HC_R_L2_STORES, 1);
+}
+
+/*
+ * A write transaction Redis did not see: the primary stops using L2 until
+ * its worker has bumped the epoch, and a clean-shutdown marker is void.
+ */
+void
+hc_l2_fence(void)
+{
+	if (l2 == NULL)
+		return;
+	LWLockAcquire(&hc_locks[HC_LOCK_L2_FENCE].lock, LW_EXCLUSIVE);
+	pg_atomic_fetch_add_u64(&l2->fence_count, 1);
+	if (unlink(HC_L2_CLEAN_MARKER) < 0 && errno != ENOENT)
+		elog(LOG, "could not remove file \"%s\": %m", HC_L2_CLEAN_MARKER);
+	LWLockRelease(&hc_locks[HC_LOCK_L2_FENCE].lock);
+	hc_count_redis(HC_R_FENCED_WRITES, 1);
+}
+
+/*
+ * Register a committing transaction's writes in Redis (before commit):
+ * bump the generations of relids, or the epoch for everything.  Runs in
+ * the pre-commit callback: interrupts are held and nothing may fail, so a
+ * failure fences L2 instead.
+ */
+void
+hc_l2_register_writes(const Oid *relids, int n, bool everything)
+{
+	hcRedisCmd	cmd;
+	redisReply *reply;
+	const char **argv;
+	size_t	   *argvlen;
+	int			nkeys = everything ? 1 : n;
+	int			argc = 3 + nkeys + 1;
+	char		nkeys_str[16];
+	int64		spent_us = 0;
+	int			i;
+
+	if (hc_redis_target == NULL || l2 == NULL || RecoveryInProgress() ||
+		(n == 0 && !everything))
+		return;
+	if (breaker_open())
+	{
+		hc_l2_fence();
+		return;
+	}
+
+	argv = palloc(sizeof(char *) * argc);
+	argvlen = palloc(sizeof(size_t) * argc);
+	snprintf(nkeys_str, sizeof(nkeys_str), "%d", nkeys);
+	argv[0] = "EVAL";
+	argv[1] = bump_script;
+	argv[2] = nkeys_str;
+	if (everything)
+		argv[3] = key_epoch();
+	else
+		for (i = 0; i < n; i++)
+			argv[3 + i] = key_generation(MyDatabaseId, relids[i]);
+	argv[3 + nkeys] = random_seed();
+	for (i = 0; i < argc; i++)
+		argvlen[i] = strlen(argv[i]);
+	cmd.argc = argc;
+	cmd.argv = argv;
+	cmd.argvlen = argvlen;
+
+	HOLD_INTERRUPTS();
+	reply = redis_exec1(&cmd, budget_deadline(&spent_us, GetCurrentTimestamp()),
+						false);
+	RESUME_INTERRUPTS();
+	if (reply == NULL)
+	{
+		hc_l2_fence();
+		return;
+	}
+	freeReplyObject(reply);
+	breaker_success();
+}
+
+/*---- the worker's part ----*/
+
+int
+hc_l2_worker_interval_ms(void)
+{
+	return Max(hc_redis_heartbeat_timeout_ms / 4, 10);
+}
+
+/* the Redis instance (INFO run_id) this server last bumped the epoch on */
+static char known_run_id[48] = "";
+static char pending_run_id[48] = "";
+
+/* Ask Redis for its run_id, which changes with every restart. */
+static bool
+redis_run_id(char *buf, Size size, TimestampTz deadline)
+{
+	hcRedisCmd	cmd;
+	const char *argv[2] = {"INFO", "server"};
+	size_t		argvlen[2] = {4, 6};
+	redisReply *reply;
+	const char *p;
+	bool		ok = false;
+
+	cmd.argc = 2;
+	cmd.argv = argv;
+	cmd.argvlen = argvlen;
+	reply = redis_exec1(&cmd, deadline, false);
+	if (reply == NULL)
+		return false;
+	if (reply->type == REDIS_REPLY_STRING &&
+		(p = strstr(reply->str, "run_id:")) != NULL)
+	{
+		size_t		n = strcspn(p + 7, "\r\n");
+
+		if (n > 0 && n < size)
+		{
+			memcpy(buf, p + 7, n);
+			buf[n] = '\0';
+			ok = true;
+		}
+	}
+	freeReplyObject(reply);
+	if (!ok)
+		fail(HC_RE_REPLY, "INFO did not report a run_id");
+	return ok;
+}
+
+/*
+ * One round of the background worker: on a primary, bump the epoch when
+ * needed and refresh the heartbeat; on a standby, probe Redis.  Either
+ * way a success closes the breaker, so backends try Redis again.
+ */
+void
+hc_l2_worker_tick(void)
+{
+	static bool startup_checked = false;
+	static bool was_standby = false;
+	static bool need_bump = false;
+	hcRedisCmd	cmds[2];
+	redisReply *replies[2];
+	const char *bump_argv[5];
+	size_t		bump_len[5];
+	const char *hb_argv[5];
+	size_t		hb_len[5];
+	char		lsn_str[32];
+	char		px_str[16];
+	TimestampTz deadline;
+	uint64		fence_seen;
+	XLogRecPtr	lsn;
+	int			ncmds = 0;
+	int			i;
+	bool		ok = true;
+	char		errmsg_buf[256];
+
+	am_worker = true;
+	if (hc_redis_target == NULL)
+	{
+		disconnect();
+		return;
+	}
+	deadline = GetCurrentTimestamp() +
+		(int64) Max(hc_redis_heartbeat_timeout_ms / 2, hc_redis_timeout_ms) * 1000;
+
+	if (RecoveryInProgress())
+	{
+		hcRedisCmd	ping;
+		const char *ping_argv[1] = {"PING"};
+		size_t		ping_len[1] = {4};
+		redisReply *reply;
+
+		was_standby = true;
+		ping.argc = 1;
+		ping.argv = ping_argv;
+		ping.argvlen = ping_len;
+		reply = redis_exec1(&ping, deadline, false);
+		if (reply != NULL)
+		{
+			freeReplyObject(reply);
+			breaker_success();
+		}
+		return;
+	}
+
+	if (!startup_checked)
+	{
+		FILE	   *f = AllocateFile(HC_L2_CLEAN_MARKER, "r");
+
+		/* no marker: a crash may have lost a fence */
+		if (f != NULL)
+		{
+			if (fgets(known_run_id, sizeof(known_run_id), f) == NULL)
+				known_run_id[0] = '\0';
+			FreeFile(f);
+			durable_unlink(HC_L2_CLEAN_MARKER, LOG);
+		}
+		else
+			need_bump = true;
+		startup_checked = true;
+	}
+	if (was_standby)
+	{
+		/* promoted: the old primary's last writes may have been fenced */
+		need_bump = true;
+		was_standby = false;
+	}
+
+	/* connect first, so a reconnect is known before deciding */
+	if (!ensure_connected(deadline, false))
+		return;
+	if (worker_reconnected)
+	{
+		/*
+		 * A Redis that restarted may have loaded an old snapshot, whose
+		 * generations miss later writes: compare its run_id with the one
+		 * of the Redis the last epoch bump or clean shutdown was made on.
+		 */
+		char		run_id[sizeof(known_run_id)];
+
+		if (!redis_run_id(run_id, sizeof(run_id), deadline))
+			return;
+		if (strcmp(run_id, known_run_id) != 0)
+			need_bump = true;
+		strlcpy(pending_run_id, run_id, sizeof(pending_run_id));
+		worker_reconnected = false;
+	}
+	fence_seen = pg_atomic_read_u64(&l2->fence_count);
+	if (fence_seen != pg_atomic_read_u64(&l2->fence_cleared))
+		need_bump = true;
+
+	if (need_bump)
+	{
+		bump_argv[0] = "EVAL";
+		bump_argv[1] = bump_script;
+		bump_argv[2] = "1";
+		bump_argv[3] = key_epoch();
+		bump_argv[4] = random_seed();
+		for (i = 0; i < 5; i++)
+			bump_len[i] = strlen(bump_argv[i]);
+		cmds[ncmds].argc = 5;
+		cmds[ncmds].argv = bump_argv;
+		cmds[ncmds].argvlen = bump_len;
+		ncmds++;
+	}
+	lsn = GetXLogInsertRecPtr();
+	snprintf(lsn_str, sizeof(lsn_str), "%X/%X", LSN_FORMAT_ARGS(lsn));
+	snprintf(px_str, sizeof(px_str), "%d", hc_redis_heartbeat_timeout_ms);
+	hb_argv[0] = "SET";
+	hb_argv[1] = key_heartbeat();
+	hb_argv[2] = lsn_str;
+	hb_argv[3] = "PX";
+	hb_argv[4] = px_str;
+	for (i = 0; i < 5; i++)
+		hb_len[i] = strlen(hb_argv[i]);
+	cmds[ncmds].argc = 5;
+	cmds[ncmds].argv = hb_argv;
+	cmds[ncmds].argvlen = hb_len;
+	ncmds++;
+
+	if (!redis_exec(cmds, ncmds, replies, deadline, false))
+		return;
+	for (i = 0; i < ncmds; i++)
+	{
+		if (replies[i]->type == REDIS_REPLY_ERROR && ok)
+		{
+			strlcpy(errmsg_buf, replies[i]->str, sizeof(errmsg_buf));
+			ok = false;
+		}
+		freeReplyObject(replies[i]);
+	}
+	if (!ok)
+	{
+		fail(HC_RE_REPLY, errmsg_buf);
+		return;
+	}
+
+	if (need_bump)
+	{
+		/* everything fenced up to fence_seen is now invalid in L2 */
+		uint64		cleared = pg_atomic_read_u64(&l2->fence_cleared);
+
+		while (cleared < fence_seen &&
+			   !pg_atomic_compare_exchange_u64(&l2->fence_cleared, &cleared,
+											   fence_seen))
+			;
+		need_bump = false;
+	}
+	strlcpy(known_run_id, pending_run_id, sizeof(known_run_id));
+	SpinLockAcquire(&l2->mutex);
+	l2->last_heartbeat = GetCurrentTimestamp();
+	l2->heartbeat_lsn = lsn;
+	SpinLockRelease(&l2->mutex);
+	breaker_success();
+}
+
+/*
+ * The worker is exiting.  On a primary with no fence pending, leave the
+ * marker that lets the next start keep L2 (no epoch bump).
+ */
+void
+hc_l2_worker_exit(void)
+{
+	disconnect();
+	if (l2 == NULL || hc_redis_target == NULL || RecoveryInProgress())
+		return;
+	LWLockAcquire(&hc_locks[HC_LOCK_L2_FENCE].lock, LW_EXCLUSIVE);
+	if (!fenced() && known_run_id[0] != '\0')
+	{
+		FILE	   *f = AllocateFile(HC_L2_CLEAN_MARKER, "w");
+
+		if (f != NULL)
+		{
+			fputs(known_run_id, f);
+			FreeFile(f);
+		}
+	}
+	LWLockRelease(&hc_locks[HC_LOCK_L2_FENCE].lock);
+}
+
+/* The state shown by hybridcache_redis_stats(). */
+void
+hc_l2_get_state(hcL2State *state)
+{
+	memset(state, 0, sizeof(*state));
+	if (l2 == NULL)
+		return;
+	state->configured = hc_redis_target != NULL;
+	if (hc_redis_target)
+		strlcpy(state->server, hc_redis_target->display, sizeof(state->server));
+	state->down = breaker_open();
+	state->down_until = state->down ? (TimestampTz) pg_atomic_read_u64(&l2->down_until) : 0;
+	state->fenced = fenced();
+	SpinLockAcquire(&l2->mutex);
+	state->last_error_time = l2->last_error_time;
+	strlcpy(state->last_error, l2->last_error, sizeof(state->last_error));
+	state->last_heartbeat = l2->last_heartbeat;
+	state->heartbeat_lsn = l2->heartbeat_lsn;
+	SpinLockRelease(&l2->mutex);
+}
