@@ -49,6 +49,7 @@ char	   *hc_warm_databases = NULL;
 bool		hc_warm_after_invalidate_all = false;
 char	   *hc_redis_url = NULL;
 char	   *hc_redis_secret = NULL;
+char	   *hc_redis_password_file = NULL;
 char	   *hc_redis_prefix = NULL;
 int			hc_redis_timeout_ms = 5;
 int			hc_redis_backoff_min_ms = 500;
@@ -228,6 +229,15 @@ hc_define_gucs(void)
 							   PGC_SIGHUP,
 							   GUC_SUPERUSER_ONLY,
 							   check_redis_url, assign_redis_url, NULL);
+
+	DefineCustomStringVariable("hybridcache.redis_password_file",
+							   "Sets a file holding the Redis password.",
+							   "Used when hybridcache.redis_url has no password.  Unlike the URL, the file's contents never appear in the server log.",
+							   &hc_redis_password_file,
+							   "",
+							   PGC_SIGHUP,
+							   GUC_SUPERUSER_ONLY,
+							   NULL, NULL, NULL);
 
 	DefineCustomStringVariable("hybridcache.redis_secret",
 							   "Sets the key that signs results stored in Redis.",

@@ -63,6 +63,7 @@ extern const hcRedisTarget *hc_redis_target;
 extern uint32 hc_redis_target_version;	/* bumped on every change */
 extern char *hc_redis_url;
 extern char *hc_redis_secret;
+extern char *hc_redis_password_file;
 extern char *hc_redis_prefix;
 extern int	hc_redis_timeout_ms;
 extern int	hc_redis_backoff_min_ms;
@@ -212,6 +213,7 @@ extern void hc_l2_fence(void);
 extern void hc_l2_worker_tick(void);
 extern void hc_l2_worker_exit(void);
 extern int	hc_l2_worker_interval_ms(void);
+extern void hc_l2_config_reloaded(void);
 
 typedef struct hcL2State
 {

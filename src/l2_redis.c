@@ -146,10 +146,13 @@ typedef struct hcRedisCmd
 
 static hcL2Shared *l2 = NULL;
 
+static void disconnect(void);
+
 /* this process' connection */
 static redisContext *conn = NULL;
 static uint32 conn_version = 0;
 static bool conn_handshake_done = false;
+static char conn_run_id[48];	/* INFO run_id of the connected Redis */
 static WaitEventSet *conn_wes = NULL;
 static int	conn_sock_pos = -1;
 static uint32 conn_sock_events = 0;
@@ -157,13 +160,16 @@ static bool am_worker = false;
 static bool worker_reconnected = false;
 
 /*
- * Lookup: the heartbeat must exist; returns {1, epoch, gens..., value},
+ * Lookup: the heartbeat must exist and have been written to this very
+ * Redis process (ARGV[3] is its run_id: a heartbeat restored from an old
+ * snapshot does not count); returns {1, epoch, gens..., value},
  * where value is 0 when absent, -1 when too large, -2 when not a string.
  * Missing generations (and epoch) start at a random value, never at a
  * value an old entry could carry.
  */
 static const char lookup_script[] =
-"if redis.call('EXISTS', KEYS[1]) == 0 then return {0} end\n"
+"local hb = redis.call('GET', KEYS[1])\n"
+"if not hb or string.sub(hb, 1, #ARGV[3] + 1) ~= ARGV[3] .. ' ' then return {0} end\n"
 "local out = {1}\n"
 "for i = 2, #KEYS do\n"
 "  if i ~= 3 then\n"
@@ -314,6 +320,22 @@ breaker_success(void)
 		ereport(LOG,
 				(errmsg("hybridcache is using Redis at %s again",
 						hc_redis_target ? hc_redis_target->display : "?")));
+}
+
+/*
+ * The configuration was reloaded (worker): whatever failed before may work
+ * now, and a new failure deserves a new log line.
+ */
+void
+hc_l2_config_reloaded(void)
+{
+	if (l2 == NULL)
+		return;
+	SpinLockAcquire(&l2->mutex);
+	l2->failures = 0;
+	pg_atomic_write_u64(&l2->down_until, 0);
+	SpinLockRelease(&l2->mutex);
+	disconnect();
 }
 
 /* A bad value was found in Redis: count it, log at most once a minute. */
@@ -480,140 +502,225 @@ fail_exchange(hcRedisError kind)
 	return fail(kind, msg);
 }
 
+/* Send what is buffered, before the deadline. */
+static bool
+flush_output(TimestampTz deadline, bool interruptible)
+{
+	int			done = 0;
+
+	hc_count_redis(HC_R_ROUND_TRIPS, 1);
+	hc_count_redis(HC_R_BYTES_SENT, sdslen(conn->obuf));
+	while (!done)
+	{
+		hcRedisError err;
+
+		if (redisBufferWrite(conn, &done) != REDIS_OK)
+			return fail_exchange(HC_RE_IO);
+		if (done)
+			break;
+		err = wait_socket(WL_SOCKET_WRITEABLE, deadline, interruptible);
+		if (err == HC_RE_INTERRUPTED)
+		{
+			disconnect();
+			return false;
+		}
+		if (err != HC_RE_NONE)
+			return fail_exchange(err);
+	}
+	return true;
+}
+
+/* Read one reply, before the deadline; NULL on failure. */
+static redisReply *
+read_reply(TimestampTz deadline, bool interruptible)
+{
+	Size		max_buffered = HC_L2_MAX_VALUE() + 1024 * 1024;
+
+	for (;;)
+	{
+		void	   *reply = NULL;
+		hcRedisError err;
+
+		if (redisGetReplyFromReader(conn, &reply) != REDIS_OK)
+		{
+			fail_exchange(HC_RE_REPLY);
+			return NULL;
+		}
+		if (reply != NULL)
+			return (redisReply *) reply;
+		if (conn->reader->len > max_buffered)
+			err = HC_RE_TOO_LARGE;
+		else
+			err = wait_socket(WL_SOCKET_READABLE, deadline, interruptible);
+		if (err == HC_RE_NONE && redisBufferRead(conn) != REDIS_OK)
+			err = HC_RE_IO;
+		if (err == HC_RE_INTERRUPTED)
+		{
+			disconnect();
+			return NULL;
+		}
+		if (err != HC_RE_NONE)
+		{
+			fail_exchange(err);
+			return NULL;
+		}
+	}
+}
+
+static bool
+is_auth_error(const char *msg)
+{
+	return strncmp(msg, "NOAUTH", 6) == 0 ||
+		strncmp(msg, "WRONGPASS", 9) == 0 ||
+		strncmp(msg, "NOPERM", 6) == 0;
+}
+
+/* The first line of hybridcache.redis_password_file. */
+static bool
+read_password_file(char *buf, Size size)
+{
+	FILE	   *f = AllocateFile(hc_redis_password_file, "r");
+	char		msg[256];
+
+	if (f == NULL)
+	{
+		snprintf(msg, sizeof(msg), "could not open password file \"%s\": %s",
+				 hc_redis_password_file, strerror(errno));
+		return fail(HC_RE_AUTH, msg);
+	}
+	if (fgets(buf, size, f) == NULL)
+		buf[0] = '\0';
+	FreeFile(f);
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if (buf[0] == '\0')
+	{
+		snprintf(msg, sizeof(msg), "password file \"%s\" is empty",
+				 hc_redis_password_file);
+		return fail(HC_RE_AUTH, msg);
+	}
+	return true;
+}
+
+/*
+ * Connect if needed and, on a new connection, authenticate, select the
+ * database and learn which Redis process this is (INFO run_id).
+ */
+static bool
+ensure_ready(TimestampTz deadline, bool interruptible)
+{
+	const hcRedisTarget *t = hc_redis_target;
+	char		kinds[3];
+	int			n = 0;
+	int			i;
+
+	char		password[256];
+
+	if (!ensure_connected(deadline, interruptible))
+		return false;
+	if (conn_handshake_done)
+		return true;
+
+	strlcpy(password, t->password, sizeof(password));
+	if (password[0] == '\0' && hc_redis_password_file[0] != '\0' &&
+		!read_password_file(password, sizeof(password)))
+		return false;
+	if (password[0] != '\0')
+	{
+		if (t->user[0] != '\0')
+			redisAppendCommand(conn, "AUTH %s %s", t->user, password);
+		else
+			redisAppendCommand(conn, "AUTH %s", password);
+		kinds[n++] = 'a';
+	}
+	explicit_bzero(password, sizeof(password));
+	if (t->db != 0)
+	{
+		redisAppendCommand(conn, "SELECT %d", t->db);
+		kinds[n++] = 's';
+	}
+	redisAppendCommand(conn, "INFO server");
+	kinds[n++] = 'i';
+	if (!flush_output(deadline, interruptible))
+		return false;
+
+	for (i = 0; i < n; i++)
+	{
+		redisReply *r = read_reply(deadline, interruptible);
+		char		msg[256];
+
+		if (r == NULL)
+			return false;
+		if (r->type == REDIS_REPLY_ERROR)
+		{
+			bool		auth = kinds[i] == 'a' || is_auth_error(r->str);
+
+			strlcpy(msg, r->str, sizeof(msg));
+			freeReplyObject(r);
+			return fail(auth ? HC_RE_AUTH : HC_RE_REPLY, msg);
+		}
+		if (kinds[i] == 'i')
+		{
+			const char *p = r->type == REDIS_REPLY_STRING
+				? strstr(r->str, "run_id:") : NULL;
+			size_t		len = p ? strcspn(p + 7, "\r\n") : 0;
+
+			if (len == 0 || len >= sizeof(conn_run_id))
+			{
+				freeReplyObject(r);
+				return fail(HC_RE_REPLY, "INFO did not report a run_id");
+			}
+			memcpy(conn_run_id, p + 7, len);
+			conn_run_id[len] = '\0';
+		}
+		freeReplyObject(r);
+	}
+	conn_handshake_done = true;
+	return true;
+}
+
 /*
  * Send commands in one pipeline and collect one reply each, before the
  * deadline.  On success the caller owns the replies (freeReplyObject).
- * Error replies are returned as such, except to the handshake commands
- * (AUTH, SELECT) sent first on a new connection, which fail the call.
+ * Error replies are returned as such, except authentication errors.
  */
 static bool
 redis_exec(hcRedisCmd *cmds, int ncmds, redisReply **replies,
 		   TimestampTz deadline, bool interruptible)
 {
-	const hcRedisTarget *t = hc_redis_target;
-	int			nhandshake = 0;
 	int			i;
-	int			done = 0;
-	Size		max_buffered = HC_L2_MAX_VALUE() + 1024 * 1024;
 
 	memset(replies, 0, sizeof(redisReply *) * ncmds);
-	if (!ensure_connected(deadline, interruptible))
+	if (!ensure_ready(deadline, interruptible))
 		return false;
-
-	if (!conn_handshake_done)
-	{
-		if (t->password[0] != '\0')
-		{
-			if (t->user[0] != '\0')
-				redisAppendCommand(conn, "AUTH %s %s", t->user, t->password);
-			else
-				redisAppendCommand(conn, "AUTH %s", t->password);
-			nhandshake++;
-		}
-		if (t->db != 0)
-		{
-			redisAppendCommand(conn, "SELECT %d", t->db);
-			nhandshake++;
-		}
-	}
 	for (i = 0; i < ncmds; i++)
 		if (redisAppendCommandArgv(conn, cmds[i].argc, cmds[i].argv,
 								   cmds[i].argvlen) != REDIS_OK)
 			return fail(HC_RE_IO, "out of memory");
+	if (!flush_output(deadline, interruptible))
+		return false;
 
-	/* write everything */
-	hc_count_redis(HC_R_ROUND_TRIPS, 1);
-	hc_count_redis(HC_R_BYTES_SENT, sdslen(conn->obuf));
-	while (!done)
+	for (i = 0; i < ncmds; i++)
 	{
-		if (redisBufferWrite(conn, &done) != REDIS_OK)
-			return fail_exchange(HC_RE_IO);
-		if (!done)
-		{
-			hcRedisError err = wait_socket(WL_SOCKET_WRITEABLE, deadline,
-										   interruptible);
-
-			if (err != HC_RE_NONE)
-				return err == HC_RE_INTERRUPTED ? (disconnect(), false)
-					: fail_exchange(err);
-		}
-	}
-
-	/* read the replies, handshake first */
-	for (i = -nhandshake; i < ncmds; i++)
-	{
-		void	   *reply = NULL;
-
-		for (;;)
-		{
-			hcRedisError err;
-
-			if (redisGetReplyFromReader(conn, &reply) != REDIS_OK)
-			{
-				while (--i >= 0)
-					freeReplyObject(replies[i]);
-				memset(replies, 0, sizeof(redisReply *) * ncmds);
-				return fail_exchange(HC_RE_REPLY);
-			}
-			if (reply != NULL)
-				break;
-			if (conn->reader->len > max_buffered)
-				err = HC_RE_TOO_LARGE;
-			else
-				err = wait_socket(WL_SOCKET_READABLE, deadline, interruptible);
-			if (err == HC_RE_NONE && redisBufferRead(conn) != REDIS_OK)
-				err = HC_RE_IO;
-			if (err != HC_RE_NONE)
-			{
-				while (--i >= 0)
-					freeReplyObject(replies[i]);
-				memset(replies, 0, sizeof(redisReply *) * ncmds);
-				if (err == HC_RE_INTERRUPTED)
-				{
-					disconnect();
-					return false;
-				}
-				return fail_exchange(err);
-			}
-		}
-
-		if (i < 0)
-		{
-			redisReply *r = (redisReply *) reply;
-			char		msg[256];
-			bool		is_auth = (i == -nhandshake && t->password[0] != '\0');
-
-			if (r->type == REDIS_REPLY_ERROR)
-			{
-				strlcpy(msg, r->str, sizeof(msg));
-				freeReplyObject(r);
-				/* the remaining replies are not read: drop the connection */
-				return fail(is_auth ? HC_RE_AUTH : HC_RE_REPLY, msg);
-			}
-			freeReplyObject(r);
-			if (i == -1)
-				conn_handshake_done = true;
-			continue;
-		}
-		replies[i] = (redisReply *) reply;
-		/* a server that wants a password we were not given */
-		if (replies[i]->type == REDIS_REPLY_ERROR &&
-			(strncmp(replies[i]->str, "NOAUTH", 6) == 0 ||
-			 strncmp(replies[i]->str, "WRONGPASS", 9) == 0 ||
-			 strncmp(replies[i]->str, "NOPERM", 6) == 0))
+		replies[i] = read_reply(deadline, interruptible);
+		if (replies[i] == NULL ||
+			(replies[i]->type == REDIS_REPLY_ERROR && is_auth_error(replies[i]->str)))
 		{
 			char		msg[256];
+			bool		auth = replies[i] != NULL;
 			int			j;
 
-			strlcpy(msg, replies[i]->str, sizeof(msg));
+			if (auth)
+				strlcpy(msg, replies[i]->str, sizeof(msg));
 			for (j = 0; j <= i; j++)
-				freeReplyObject(replies[j]);
+				if (replies[j])
+					freeReplyObject(replies[j]);
 			memset(replies, 0, sizeof(redisReply *) * ncmds);
-			/* later replies are still unread; start over next time */
-			return fail(HC_RE_AUTH, msg);
+			/* later replies are still unread: start over next time */
+			if (auth)
+				fail(HC_RE_AUTH, msg);
+			return false;
 		}
 	}
-	conn_handshake_done = true;
 	return true;
 }
 
@@ -881,7 +988,7 @@ hc_l2_lookup(const hcKey *key, const Oid *deps, int ndeps,
 	const char **argv;
 	size_t	   *argvlen;
 	int			nkeys = 3 + ndeps;
-	int			argc = 3 + nkeys + 2;
+	int			argc = 3 + nkeys + 3;
 	int			i;
 	char	   *volatile blob = NULL;
 	char		nkeys_str[16];
@@ -893,6 +1000,15 @@ hc_l2_lookup(const hcKey *key, const Oid *deps, int ndeps,
 	stamp->valid = false;
 	if (!hc_l2_usable())
 		return NULL;
+	start = GetCurrentTimestamp();
+	deadline = budget_deadline(spent_us, start);
+	if (deadline == 0)
+		return NULL;
+	if (!ensure_ready(deadline, true))
+	{
+		*spent_us += GetCurrentTimestamp() - start;
+		return NULL;
+	}
 
 	argv = palloc(sizeof(char *) * argc);
 	argvlen = palloc(sizeof(size_t) * argc);
@@ -908,16 +1024,13 @@ hc_l2_lookup(const hcKey *key, const Oid *deps, int ndeps,
 		argv[6 + i] = key_generation(MyDatabaseId, deps[i]);
 	argv[3 + nkeys] = maxlen_str;
 	argv[4 + nkeys] = random_seed();
+	argv[5 + nkeys] = conn_run_id;
 	for (i = 0; i < argc; i++)
 		argvlen[i] = strlen(argv[i]);
 	cmd.argc = argc;
 	cmd.argv = argv;
 	cmd.argvlen = argvlen;
 
-	start = GetCurrentTimestamp();
-	deadline = budget_deadline(spent_us, start);
-	if (deadline == 0)
-		return NULL;
 	reply = redis_exec1(&cmd, deadline, true);
 	*spent_us += GetCurrentTimestamp() - start;
 	if (reply == NULL)
@@ -1127,41 +1240,6 @@ hc_l2_worker_interval_ms(void)
 static char known_run_id[48] = "";
 static char pending_run_id[48] = "";
 
-/* Ask Redis for its run_id, which changes with every restart. */
-static bool
-redis_run_id(char *buf, Size size, TimestampTz deadline)
-{
-	hcRedisCmd	cmd;
-	const char *argv[2] = {"INFO", "server"};
-	size_t		argvlen[2] = {4, 6};
-	redisReply *reply;
-	const char *p;
-	bool		ok = false;
-
-	cmd.argc = 2;
-	cmd.argv = argv;
-	cmd.argvlen = argvlen;
-	reply = redis_exec1(&cmd, deadline, false);
-	if (reply == NULL)
-		return false;
-	if (reply->type == REDIS_REPLY_STRING &&
-		(p = strstr(reply->str, "run_id:")) != NULL)
-	{
-		size_t		n = strcspn(p + 7, "\r\n");
-
-		if (n > 0 && n < size)
-		{
-			memcpy(buf, p + 7, n);
-			buf[n] = '\0';
-			ok = true;
-		}
-	}
-	freeReplyObject(reply);
-	if (!ok)
-		fail(HC_RE_REPLY, "INFO did not report a run_id");
-	return ok;
-}
-
 /*
  * One round of the background worker: on a primary, bump the epoch when
  * needed and refresh the heartbeat; on a standby, probe Redis.  Either
@@ -1179,7 +1257,7 @@ hc_l2_worker_tick(void)
 	size_t		bump_len[5];
 	const char *hb_argv[5];
 	size_t		hb_len[5];
-	char		lsn_str[32];
+	char		hb_str[96];
 	char		px_str[16];
 	TimestampTz deadline;
 	uint64		fence_seen;
@@ -1242,7 +1320,7 @@ hc_l2_worker_tick(void)
 	}
 
 	/* connect first, so a reconnect is known before deciding */
-	if (!ensure_connected(deadline, false))
+	if (!ensure_ready(deadline, false))
 		return;
 	if (worker_reconnected)
 	{
@@ -1251,13 +1329,9 @@ hc_l2_worker_tick(void)
 		 * generations miss later writes: compare its run_id with the one
 		 * of the Redis the last epoch bump or clean shutdown was made on.
 		 */
-		char		run_id[sizeof(known_run_id)];
-
-		if (!redis_run_id(run_id, sizeof(run_id), deadline))
-			return;
-		if (strcmp(run_id, known_run_id) != 0)
+		if (strcmp(conn_run_id, known_run_id) != 0)
 			need_bump = true;
-		strlcpy(pending_run_id, run_id, sizeof(pending_run_id));
+		strlcpy(pending_run_id, conn_run_id, sizeof(pending_run_id));
 		worker_reconnected = false;
 	}
 	fence_seen = pg_atomic_read_u64(&l2->fence_count);
@@ -1279,11 +1353,12 @@ hc_l2_worker_tick(void)
 		ncmds++;
 	}
 	lsn = GetXLogInsertRecPtr();
-	snprintf(lsn_str, sizeof(lsn_str), "%X/%X", LSN_FORMAT_ARGS(lsn));
+	snprintf(hb_str, sizeof(hb_str), "%s %X/%X", conn_run_id,
+			 LSN_FORMAT_ARGS(lsn));
 	snprintf(px_str, sizeof(px_str), "%d", hc_redis_heartbeat_timeout_ms);
 	hb_argv[0] = "SET";
 	hb_argv[1] = key_heartbeat();
-	hb_argv[2] = lsn_str;
+	hb_argv[2] = hb_str;
 	hb_argv[3] = "PX";
 	hb_argv[4] = px_str;
 	for (i = 0; i < 5; i++)

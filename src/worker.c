@@ -78,6 +78,7 @@ hybridcache_worker_main(Datum main_arg)
 		{
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
+			hc_l2_config_reloaded();
 		}
 
 		hc_l2_worker_tick();

@@ -1,0 +1,116 @@
+# A throwaway redis-server for the TAP tests: loopback only, a fixed high
+# port, its own directory, no persistence unless asked.  Only the process
+# this module started is ever signalled, by its pid.
+package RedisServer;
+
+use strict;
+use warnings;
+use File::Path qw(make_path);
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(usleep);
+
+sub new
+{
+	my ($class, %args) = @_;
+	my $self = {
+		port => $args{port},
+		dir => PostgreSQL::Test::Utils::tempdir("redis_$args{port}"),
+		requirepass => $args{requirepass},
+		persist => $args{persist} // 0,
+		pid => undef,
+	};
+	return bless $self, $class;
+}
+
+sub port { return $_[0]->{port}; }
+sub url { return "redis://127.0.0.1:$_[0]->{port}"; }
+
+sub start
+{
+	my ($self) = @_;
+	my @cmd = (
+		'redis-server', '--port', $self->{port}, '--bind', '127.0.0.1',
+		'--dir', $self->{dir}, '--daemonize', 'yes',
+		'--pidfile', "$self->{dir}/redis.pid",
+		'--logfile', "$self->{dir}/redis.log",
+		'--appendonly', 'no',
+		'--save', ($self->{persist} ? '3600 1' : ''));
+	push @cmd, '--requirepass', $self->{requirepass} if $self->{requirepass};
+	unlink "$self->{dir}/redis.pid";
+	system(@cmd) == 0 or die "could not start redis-server";
+	for (1 .. 100)
+	{
+		if (-s "$self->{dir}/redis.pid" && $self->cli_ok('PING'))
+		{
+			open my $fh, '<', "$self->{dir}/redis.pid" or die;
+			chomp(my $pid = <$fh>);
+			close $fh;
+			$self->{pid} = $pid;
+			return;
+		}
+		usleep(50_000);
+	}
+	die "redis-server on port $self->{port} did not come up";
+}
+
+# redis-cli against this server; returns stdout without the trailing newline
+sub cli
+{
+	my ($self, @args) = @_;
+	my @cmd = ('redis-cli', '-p', $self->{port}, '--no-auth-warning');
+	push @cmd, '-a', $self->{requirepass} if $self->{requirepass};
+	my ($stdout, $stderr);
+	IPC::Run::run([ @cmd, @args ], '>', \$stdout, '2>', \$stderr);
+	chomp $stdout if defined $stdout;
+	return $stdout;
+}
+
+sub cli_ok
+{
+	my ($self, @args) = @_;
+	my $out = $self->cli(@args);
+	return defined $out && $out eq 'PONG';
+}
+
+sub signal
+{
+	my ($self, $sig) = @_;
+	kill $sig, $self->{pid} if $self->{pid};
+}
+
+# SIGKILL and wait until the port is free
+sub kill9
+{
+	my ($self) = @_;
+	$self->signal('KILL');
+	$self->_wait_gone;
+}
+
+sub stop
+{
+	my ($self) = @_;
+	return unless $self->{pid};
+	$self->signal('CONT');
+	$self->signal('TERM');
+	$self->_wait_gone;
+}
+
+sub _wait_gone
+{
+	my ($self) = @_;
+	for (1 .. 200)
+	{
+		last unless kill 0, $self->{pid};
+		usleep(50_000);
+	}
+	$self->{pid} = undef;
+}
+
+sub DESTROY
+{
+	my ($self) = @_;
+	$self->stop if $self->{pid};
+}
+
+1;
