@@ -130,6 +130,7 @@ start_demo()
 		if [ "$NO_EXT" != 1 ]; then
 			echo "shared_preload_libraries = 'pg_stat_statements, hybridcache'"
 			echo "hybridcache.shared_memory = '64MB'"
+			echo "hybridcache.redis_url = 'redis://127.0.0.1:$REDIS_PORT'"
 		fi
 	} >>"$PGDATA_DIR/postgresql.conf"
 
@@ -196,6 +197,29 @@ $stats
 \\echo '-- Per query, joined with pg_stat_statements:'
 $per_query
 EOF
+
+	if [ "$NO_EXT" != 1 ]; then
+		log "restarting PostgreSQL: its shared-memory cache (L1) starts empty, Redis (L2) keeps the results"
+		as_owner "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -l "$DEMO_DIR/postgres.log" -w restart >/dev/null ||
+			die "PostgreSQL failed to restart (log: $DEMO_DIR/postgres.log)"
+		local i
+		for i in $(seq 1 100); do
+			[ "$(psql_demo -d demo -Atc "SELECT state = 'up' AND last_heartbeat IS NOT NULL FROM hybridcache_redis_stats()" 2>/dev/null)" = t ] && break
+			sleep 0.1
+		done
+		psql_demo -d demo <<EOF
+\\timing on
+\\set revenue 'SELECT c.name AS category, count(*) AS orders, sum(o.quantity) AS units, sum(o.quantity * p.price) AS revenue FROM orders o JOIN products p USING (product_id) JOIN categories c USING (category_id) GROUP BY c.name ORDER BY revenue DESC LIMIT 5;'
+\\echo
+\\echo '-- 5th run, after the restart: an L2 hit from Redis (then copied into L1)'
+:revenue
+\\echo '-- 6th run: an L1 hit again'
+:revenue
+\\echo
+\\echo '-- Redis statistics:'
+SELECT state, server, l2_hits, l2_misses, l2_stores, round_trips, last_heartbeat IS NOT NULL AS heartbeat FROM hybridcache_redis_stats();
+EOF
+	fi
 
 	local stop_cmd="scripts/demo.sh stop"
 	[ -z "${HYBRIDCACHE_DEMO_DIR:-}" ] || stop_cmd="HYBRIDCACHE_DEMO_DIR=$DEMO_DIR $stop_cmd"
