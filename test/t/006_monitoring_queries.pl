@@ -51,7 +51,7 @@ while (my $line = <$fh>)
 close $fh;
 
 is_deeply([ sort keys %sections ],
-	[qw(hybridcache hybridcache_bypass hybridcache_query hybridcache_table)],
+	[qw(hybridcache hybridcache_bypass hybridcache_query hybridcache_redis hybridcache_table)],
 	'all sections read');
 
 for my $name (sort keys %sections)
