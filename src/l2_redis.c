@@ -122,6 +122,8 @@ typedef struct hcL2Shared
 	TimestampTz last_heartbeat;
 	uint64		heartbeat_lsn;
 	TimestampTz last_invalid_log;	/* rate limit for bad values */
+	TimestampTz last_down_log;	/* rate limit for "unavailable" lines */
+	bool		down_logged;	/* the current outage was logged */
 } hcL2Shared;
 
 /* On-the-wire header of an L2 value; the L1 blob follows the gens. */
@@ -244,6 +246,7 @@ breaker_failure(hcRedisError kind, const char *msg)
 	int			failures;
 	int64		backoff_ms;
 	double		jitter;
+	bool		log_it;
 
 	switch (kind)
 	{
@@ -280,10 +283,20 @@ breaker_failure(hcRedisError kind, const char *msg)
 	l2->last_error_time = now;
 	snprintf(l2->last_error, sizeof(l2->last_error), "%s: %s",
 			 error_kinds[kind], msg);
+	/*
+	 * One line when Redis becomes unavailable, not one per statement, and
+	 * at most one a minute when it keeps coming and going.
+	 */
+	log_it = failures == 1 &&
+		TimestampDifferenceExceeds(l2->last_down_log, now, HC_L2_LOG_INTERVAL_MS);
+	if (log_it)
+	{
+		l2->last_down_log = now;
+		l2->down_logged = true;
+	}
 	SpinLockRelease(&l2->mutex);
 
-	/* one line when Redis becomes unavailable, not one per statement */
-	if (failures == 1)
+	if (log_it)
 	{
 		if (kind == HC_RE_AUTH)
 			ereport(LOG,
@@ -311,7 +324,8 @@ breaker_success(void)
 	SpinLockAcquire(&l2->mutex);
 	if (l2->failures > 0)
 	{
-		was_down = true;
+		was_down = l2->down_logged;
+		l2->down_logged = false;
 		l2->failures = 0;
 		pg_atomic_write_u64(&l2->down_until, 0);
 	}
@@ -333,6 +347,8 @@ hc_l2_config_reloaded(void)
 		return;
 	SpinLockAcquire(&l2->mutex);
 	l2->failures = 0;
+	l2->last_down_log = 0;
+	l2->down_logged = false;
 	pg_atomic_write_u64(&l2->down_until, 0);
 	SpinLockRelease(&l2->mutex);
 	disconnect();
