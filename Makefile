@@ -14,6 +14,7 @@ OBJS = \
 	src/executor_hooks.o \
 	src/eligibility.o \
 	src/fingerprint.o \
+	src/plan_hash.o \
 	src/result.o \
 	src/l1_store.o \
 	src/invalidation.o \

@@ -406,6 +406,14 @@ is_subscribed(Oid relid)
 	ScanKeyData key;
 	bool		found;
 
+	/*
+	 * Known to be empty: no need to open the catalog.  The flag is reset by
+	 * the syscache callback, and invalidations were processed when the
+	 * statement's relations were locked, as opening the catalog would.
+	 */
+	if (has_subscribed_tables == 0)
+		return false;
+
 	catalog = table_open(SubscriptionRelRelationId, AccessShareLock);
 	if (has_subscribed_tables < 0)
 	{

@@ -3,17 +3,19 @@
  * fingerprint.c
  *	  The 128-bit cache key of a statement, memoised per cached plan.
  *
- * A plan's base key is a hash of nodeToString(PlannedStmt) with the fields
- * that vary for the same query removed (costs, row estimates, locations,
- * statement offsets, queryId, jitFlags).  The whole PlannedStmt is hashed,
+ * A plan's base key is a hash of the whole PlannedStmt without the fields
+ * that vary for the same query (costs and other estimates, locations,
+ * statement offsets, queryId, jitFlags).  The whole statement is hashed,
  * not only planTree: scan nodes name their relation by range-table index,
  * so only the range table tells count(*) FROM a from count(*) FROM b.
+ * plan_hash.c serialises the plan into a compact binary form for this; a
+ * plan holding a node it does not know is hashed through its normalised
+ * nodeToString() text instead, which is slower but covers everything.
  *
- * Building the plan text costs more than starting the executor, so the
- * base key and the eligibility verdict (eligibility.c) are memoised per
- * PlannedStmt of a CachedPlan: prepared statements pay once.  A memo dies
- * with the plan's memory context (reset callback), so a recycled pointer
- * can never find a stale memo.
+ * The base key and the eligibility verdict (eligibility.c) are memoised
+ * per PlannedStmt of a CachedPlan: prepared statements pay once.  A memo
+ * dies with the plan's memory context (reset callback), so a recycled
+ * pointer can never find a stale memo.
  *
  * The statement key adds what changes a plan's result at execution time:
  * the database, the parameter values (their full bytes, not a hash of
@@ -60,11 +62,15 @@ typedef struct hcMemoCallback
 
 static HTAB *memo = NULL;
 
-/* Field names whose values vary for the same query; dropped from the text. */
+/*
+ * Field names whose values vary for the same query; dropped from the text.
+ * The same fields plan_hash.c leaves out.
+ */
 static const char *const volatile_fields[] = {
 	"startup_cost", "total_cost", "plan_rows", "plan_width", "location",
 	"stmt_location", "stmt_len", "queryId", "jitFlags", "parallel_aware",
-	"parallel_safe", "async_capable", NULL
+	"parallel_safe", "async_capable", "per_call_cost", "numGroups",
+	"transitionSpace", "est_entries", "rows_total", "enrtuples", NULL
 };
 
 /*
@@ -110,16 +116,106 @@ normalise_plan_text(char *s)
 	return w - s;
 }
 
-/* The base key of a plan: hash of its normalised text. */
+/* Hash key material into a 128-bit key (two independently seeded hashes). */
+void
+hc_hash_bytes(const void *data, Size len, hcKey *key)
+{
+	key->hi = hash_bytes_extended((const unsigned char *) data, len, HC_SEED_HI);
+	key->lo = hash_bytes_extended((const unsigned char *) data, len, HC_SEED_LO);
+}
+
+/* The base key of a plan from its normalised nodeToString() text. */
 static void
-plan_key(PlannedStmt *pstmt, hcKey *key)
+plan_text_key(PlannedStmt *pstmt, hcKey *key)
 {
 	char	   *text = nodeToString(pstmt);
 	size_t		len = normalise_plan_text(text);
 
-	key->hi = hash_bytes_extended((unsigned char *) text, len, HC_SEED_HI);
-	key->lo = hash_bytes_extended((unsigned char *) text, len, HC_SEED_LO);
+	hc_hash_bytes(text, len, key);
 	pfree(text);
+}
+
+/*
+ * hybridcache.debug_check_fingerprint: remember, for every plan seen by
+ * this backend, which text key each walker key stood for and vice versa.
+ * Two plans with one walker key but different texts would share cache
+ * entries they must not share; two with one text but different walker
+ * keys mean the walker hashed something that is not in the plan.
+ */
+typedef struct hcKeyPair
+{
+	hcKey		from;
+	hcKey		to;
+} hcKeyPair;
+
+static HTAB *check_walker_to_text = NULL;
+static HTAB *check_text_to_walker = NULL;
+
+#define HC_CHECK_MAX_PLANS 100000
+
+static bool
+check_one_way(HTAB **map, const char *name, const hcKey *from, const hcKey *to)
+{
+	hcKeyPair  *pair;
+	bool		found;
+
+	if (*map == NULL || hash_get_num_entries(*map) >= HC_CHECK_MAX_PLANS)
+	{
+		HASHCTL		ctl;
+
+		if (*map != NULL)
+			hash_destroy(*map);
+		ctl.keysize = sizeof(hcKey);
+		ctl.entrysize = sizeof(hcKeyPair);
+		ctl.hcxt = TopMemoryContext;
+		*map = hash_create(name, 1024, &ctl,
+						   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	pair = hash_search(*map, from, HASH_ENTER, &found);
+	if (!found)
+	{
+		pair->to = *to;
+		return true;
+	}
+	return hc_key_equal(&pair->to, to);
+}
+
+static void
+check_plan_hash(PlannedStmt *pstmt, const hcKey *walker_key)
+{
+	hcKey		text_key;
+
+	plan_text_key(pstmt, &text_key);
+	if (!check_one_way(&check_walker_to_text, "hybridcache walker keys",
+					   walker_key, &text_key))
+		ereport(WARNING,
+				(errmsg("hybridcache plan fingerprint %016llx%016llx stands for two different plans",
+						(unsigned long long) walker_key->hi,
+						(unsigned long long) walker_key->lo),
+				 errdetail("The plan hashing walker misses a field that tells these plans apart.")));
+	if (!check_one_way(&check_text_to_walker, "hybridcache text keys",
+					   &text_key, walker_key))
+		ereport(WARNING,
+				(errmsg("hybridcache plan fingerprint %016llx%016llx is unstable",
+						(unsigned long long) walker_key->hi,
+						(unsigned long long) walker_key->lo),
+				 errdetail("The plan hashing walker gave two keys for plans with the same text.")));
+}
+
+/*
+ * The base key of a plan.  The walker of plan_hash.c is the fast way;
+ * plans with nodes it does not know use the plan text.
+ */
+static void
+plan_key(PlannedStmt *pstmt, hcKey *key)
+{
+	if (hc_plan_hash(pstmt, key))
+	{
+		if (hc_debug_check_fingerprint)
+			check_plan_hash(pstmt, key);
+		return;
+	}
+	plan_text_key(pstmt, key);
 }
 
 static void
@@ -293,8 +389,7 @@ hc_statement_key(const hcPlanInfo *info, ParamListInfo params, hcKey *key)
 		}
 	}
 
-	key->hi = hash_bytes_extended((unsigned char *) buf.data, buf.len, HC_SEED_HI);
-	key->lo = hash_bytes_extended((unsigned char *) buf.data, buf.len, HC_SEED_LO);
+	hc_hash_bytes(buf.data, buf.len, key);
 	pfree(buf.data);
 }
 

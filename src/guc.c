@@ -45,6 +45,7 @@ double		hc_min_exec_time_ms = 0.02;
 bool		hc_auto_watch = false;
 int			hc_single_flight_timeout_ms = 5000;
 int			hc_max_query_stats = 1000;
+bool		hc_debug_check_fingerprint = false;
 char	   *hc_warm_databases = NULL;
 bool		hc_warm_after_invalidate_all = false;
 char	   *hc_redis_url = NULL;
@@ -171,6 +172,15 @@ hc_define_gucs(void)
 							 false,
 							 PGC_USERSET,
 							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("hybridcache.debug_check_fingerprint",
+							 "Checks every plan fingerprint against one computed from the plan's text.",
+							 "A developer setting: warns when the plan hashing walker gives one key to different plans, or two keys to one plan.  Slow.",
+							 &hc_debug_check_fingerprint,
+							 false,
+							 PGC_SUSET,
+							 GUC_NOT_IN_SAMPLE,
 							 NULL, NULL, NULL);
 
 	DefineCustomIntVariable("hybridcache.shared_memory",

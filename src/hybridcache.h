@@ -26,7 +26,7 @@
 #include "utils/timestamp.h"
 
 /* Version of the L1/L2 entry format; bump on any layout change. */
-#define HC_FORMAT_VERSION	1
+#define HC_FORMAT_VERSION	2
 
 /* Most dependency relations one cached query may have. */
 #define HC_MAX_DEPS			256
@@ -45,6 +45,7 @@ extern double hc_min_exec_time_ms;
 extern bool hc_auto_watch;
 extern int	hc_single_flight_timeout_ms;
 extern int	hc_max_query_stats;
+extern bool hc_debug_check_fingerprint;
 
 /* Redis (L2) settings; hc_redis_target is NULL when L2 is off */
 typedef struct hcRedisTarget
@@ -144,12 +145,16 @@ extern void hc_analyze_plan(PlannedStmt *pstmt, hcPlanInfo *info);
 extern bool hc_tupdesc_cacheable(TupleDesc tupdesc);
 
 /*---- fingerprint.c ----*/
+extern void hc_hash_bytes(const void *data, Size len, hcKey *key);
 extern const hcPlanInfo *hc_plan_info(PlannedStmt *pstmt);
 extern void hc_statement_key(const hcPlanInfo *info, ParamListInfo params,
 							 hcKey *key);
 extern bool hc_params_usable(ParamListInfo params);
 extern bool hc_plan_known_cheap(const hcPlanInfo *info);
 extern void hc_plan_measured(const hcPlanInfo *info, double exec_ms);
+
+/*---- plan_hash.c ----*/
+extern bool hc_plan_hash(const PlannedStmt *pstmt, hcKey *key);
 
 /*---- invalidation.c ----*/
 extern Size hc_invalidation_shmem_size(void);
