@@ -33,7 +33,7 @@
  *	  the victim re-checked under its partition lock.  No global lock is
  *	  taken on the hit path, and never two partition locks at once.
  *	- Pins are remembered per backend and released on every exit path:
- *	  the executor's memory-context callback, and before_shmem_exit.
+ *	  the executor's memory-context callback, and on_shmem_exit.
  *
  * Single-flight: a backend about to run a statement to completion after a
  * miss first indexes a FILLING placeholder (a descriptor without a blob)
@@ -259,7 +259,15 @@ remember_pin(int32 id)
 {
 	if (!exit_callback_registered)
 	{
-		before_shmem_exit(release_pins_at_exit, (Datum) 0);
+		/*
+		 * on_shmem_exit, not before_shmem_exit: this can run inside a
+		 * command's PG_ENSURE_ERROR_CLEANUP (CREATE DATABASE), which must
+		 * find its own callback last on the before_shmem_exit list.
+		 * Attach first, so that the pins are released (callbacks run in
+		 * reverse order) before the arena is.
+		 */
+		(void) get_area();
+		on_shmem_exit(release_pins_at_exit, (Datum) 0);
 		exit_callback_registered = true;
 	}
 	if (my_npins >= my_maxpins)

@@ -245,7 +245,8 @@ local_query(QueryDesc *qd)
 		hc_query_stats_flush(true);
 	if (!exit_flush_registered)
 	{
-		before_shmem_exit(flush_at_exit, (Datum) 0);
+		/* not before_shmem_exit: see remember_pin() in l1_store.c */
+		on_shmem_exit(flush_at_exit, (Datum) 0);
 		exit_flush_registered = true;
 	}
 

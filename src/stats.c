@@ -248,7 +248,8 @@ local_table(Oid relid)
 		hc_stats_flush_tables(true);
 	if (!exit_flush_registered)
 	{
-		before_shmem_exit(flush_at_exit, (Datum) 0);
+		/* not before_shmem_exit: see remember_pin() in l1_store.c */
+		on_shmem_exit(flush_at_exit, (Datum) 0);
 		exit_flush_registered = true;
 	}
 	t = &local_tables[nlocal_tables++];
