@@ -69,7 +69,11 @@ CREATE FUNCTION hybridcache_redis_stats(
     OUT last_error_time timestamptz,
     OUT down_until timestamptz,
     OUT last_heartbeat timestamptz,
-    OUT heartbeat_lsn pg_lsn)
+    OUT heartbeat_lsn pg_lsn,
+    OUT stream text,
+    OUT stream_lsn pg_lsn,
+    OUT stream_lag_bytes bigint,
+    OUT stream_resyncs bigint)
 RETURNS record
 AS 'MODULE_PATHNAME', 'hybridcache_redis_stats'
 LANGUAGE C STRICT VOLATILE PARALLEL SAFE;

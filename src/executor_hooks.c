@@ -504,7 +504,7 @@ try_l2_hit(hcQueryState *st)
 	}
 
 	hdr = (hcEntryHeader *) blob;
-	if (!RecoveryInProgress())
+	if (hc_l1_storable())
 	{
 		if (hc_store_allowed(info->deps, st->gens, info->ndeps, st->epoch,
 							 qd->snapshot))
@@ -550,6 +550,8 @@ begin_run(hcQueryState *st, ScanDirection direction, uint64 count)
 	QueryDesc  *qd = st->qd;
 	const hcPlanInfo *info = st->info;
 	int			filling_id;
+	bool		l1_readable;
+	bool		l1_storable;
 	int			i;
 
 	if (!is_client_dest(qd->dest->mydest) &&
@@ -566,21 +568,16 @@ begin_run(hcQueryState *st, ScanDirection direction, uint64 count)
 		return;
 	}
 
-	if (RecoveryInProgress())
-	{
-		/*
-		 * A standby: L2 only, read-only.  Its L1 would not see the writes
-		 * it replays, and only the primary stores results.
-		 */
-		if (l2_worthwhile(st) && try_l2_hit(st))
-			return;
-		hc_count_miss(info->deps, info->ndeps);
-		hc_query_count_miss(info, qd, false);
-		st->phase = HCQ_DONE;
-		return;
-	}
+	/*
+	 * On a standby, L1 sees the primary's writes only through the stream
+	 * its worker follows: it serves only while that covers the replay
+	 * position, and stores only while the worker follows at all.
+	 */
+	l1_readable = hc_l1_readable();
+	l1_storable = l1_readable || hc_l1_storable();
 
-	if (try_hit(st, &filling_id))
+	filling_id = -1;
+	if (l1_readable && try_hit(st, &filling_id))
 		return;
 	if (filling_id >= 0 && count == 0 && hc_single_flight_timeout_ms > 0)
 	{
@@ -612,7 +609,8 @@ begin_run(hcQueryState *st, ScanDirection direction, uint64 count)
 		st->gens[i] = hc_relation_generation(info->deps[i]);
 
 	/* announce the computation so identical misses wait for it */
-	if (count == 0 && filling_id < 0 && hc_single_flight_timeout_ms > 0)
+	if (l1_readable && count == 0 && filling_id < 0 &&
+		hc_single_flight_timeout_ms > 0)
 		st->placeholder_id = hc_l1_claim(&st->key);
 
 	if (l2_worthwhile(st) && try_l2_hit(st))
@@ -620,6 +618,12 @@ begin_run(hcQueryState *st, ScanDirection direction, uint64 count)
 
 	hc_count_miss(info->deps, info->ndeps);
 	hc_query_count_miss(info, qd, st->found_stale);
+	if (!l1_storable)
+	{
+		/* a standby not following the stream: nothing to store into */
+		st->phase = HCQ_DONE;
+		return;
+	}
 
 	st->cap = hc_capture_begin(qd->tupDesc, info->ndeps,
 							   (Size) hc_max_entry_size_kb * 1024,
@@ -674,7 +678,8 @@ finish_capture(hcQueryState *st)
 		hc_count_bypass(HC_BYPASS_INCOMPLETE);
 	else if (st->exec_ms < hc_min_exec_time_ms)
 		hc_count_bypass(HC_BYPASS_CHEAP);
-	else if (!hc_store_allowed(info->deps, st->gens, info->ndeps, st->epoch,
+	else if (!hc_l1_storable() ||
+			 !hc_store_allowed(info->deps, st->gens, info->ndeps, st->epoch,
 							   qd->snapshot))
 		hc_count_store_refused();
 	else

@@ -71,7 +71,7 @@ examine(QueryDesc *qd, int eflags, hcVerdict *v)
 	memset(v, 0, sizeof(*v));
 	v->seen = true;
 	v->reason = hc_decide(qd, eflags & ~EXEC_FLAG_EXPLAIN_ONLY, &info, &key, &ttl_s);
-	if (v->reason == HC_BYPASS_NONE)
+	if (v->reason == HC_BYPASS_NONE && hc_l1_readable())
 	{
 		const hcEntryHeader *hdr;
 		int			desc_id;

@@ -46,6 +46,7 @@ bool		hc_auto_watch = false;
 int			hc_single_flight_timeout_ms = 5000;
 int			hc_max_query_stats = 1000;
 bool		hc_debug_check_fingerprint = false;
+bool		hc_standby_l1 = true;
 char	   *hc_warm_databases = NULL;
 bool		hc_warm_after_invalidate_all = false;
 char	   *hc_redis_url = NULL;
@@ -239,6 +240,15 @@ hc_define_gucs(void)
 							   PGC_SIGHUP,
 							   GUC_SUPERUSER_ONLY,
 							   check_redis_url, assign_redis_url, NULL);
+
+	DefineCustomBoolVariable("hybridcache.standby_l1",
+							 "Lets a hot standby serve results from its own shared memory.",
+							 "The standby's worker then follows the primary's stream of writes in Redis; without Redis, or with this off, a standby uses only Redis.",
+							 &hc_standby_l1,
+							 true,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
 
 	DefineCustomStringVariable("hybridcache.redis_password_file",
 							   "Sets a file holding the Redis password.",

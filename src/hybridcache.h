@@ -21,6 +21,7 @@
 #include "executor/execdesc.h"
 #include "nodes/pg_list.h"
 #include "nodes/plannodes.h"
+#include "access/transam.h"
 #include "storage/lwlock.h"
 #include "utils/snapshot.h"
 #include "utils/timestamp.h"
@@ -46,6 +47,7 @@ extern bool hc_auto_watch;
 extern int	hc_single_flight_timeout_ms;
 extern int	hc_max_query_stats;
 extern bool hc_debug_check_fingerprint;
+extern bool hc_standby_l1;
 
 /* Redis (L2) settings; hc_redis_target is NULL when L2 is off */
 typedef struct hcRedisTarget
@@ -166,6 +168,8 @@ extern void hc_register_utility_writes(Node *parsetree);
 extern bool hc_wrote_any(const Oid *relids, int n);
 extern uint64 hc_current_epoch(void);
 extern uint64 hc_relation_generation(Oid relid);
+extern void hc_apply_remote_write(Oid dbid, Oid relid, FullTransactionId fxid);
+extern void hc_apply_remote_flush(FullTransactionId floor);
 extern bool hc_store_allowed(const Oid *relids, const uint64 *gens, int n,
 							 uint64 epoch, Snapshot snapshot);
 
@@ -213,9 +217,13 @@ extern char *hc_l2_lookup(const hcKey *key, const Oid *deps, int ndeps,
 extern void hc_l2_store(const hcKey *key, const char *blob, Size len,
 						const hcL2Stamp *stamp, int ttl_s,
 						int64 *spent_us);
-extern void hc_l2_register_writes(const Oid *relids, int n, bool everything);
+extern void hc_l2_register_writes(const Oid *relids, int n, bool everything,
+								  FullTransactionId fxid);
+extern void hc_l2_nudge_worker(void);
+extern bool hc_l1_readable(void);
+extern bool hc_l1_storable(void);
 extern void hc_l2_fence(void);
-extern void hc_l2_worker_tick(void);
+extern int	hc_l2_worker_tick(void);
 extern void hc_l2_worker_exit(void);
 extern int	hc_l2_worker_interval_ms(void);
 extern void hc_l2_config_reloaded(void);
@@ -231,6 +239,11 @@ typedef struct hcL2State
 	uint64		heartbeat_lsn;
 	char		server[160];
 	char		last_error[256];
+	/* the stream: off, publishing (primary), following or resyncing */
+	const char *stream;
+	uint64		stream_lsn;		/* standby: heartbeat position applied */
+	int64		stream_lag_bytes;	/* standby: replay beyond it; -1: n/a */
+	uint64		stream_resyncs; /* standby: gaps recovered from */
 } hcL2State;
 extern void hc_l2_get_state(hcL2State *state);
 

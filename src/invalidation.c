@@ -92,6 +92,7 @@ static int	nwritten = 0;
 static bool written_all = false;	/* overflow or a global registration */
 static bool registered_global = false;
 static bool registered_in_redis = false;	/* pre-commit L2 step done */
+static bool sent_to_redis = false;	/* ... and it had writes to tell */
 
 /* manual invalidations waiting for commit */
 typedef struct hcPending
@@ -142,14 +143,20 @@ slot_init(hcGenSlot *slot)
 }
 
 static hcGenSlot *
-slot_for(Oid relid)
+slot_for_db(Oid dbid, Oid relid)
 {
 	uint32		h;
 
 	if (relid == InvalidOid)
 		return &inval->global;
-	h = hash_bytes_uint32((uint32) relid ^ ((uint32) MyDatabaseId * 0x9E3779B9U));
+	h = hash_bytes_uint32((uint32) relid ^ ((uint32) dbid * 0x9E3779B9U));
 	return &inval->slots[h % HC_NUM_GEN_SLOTS];
+}
+
+static hcGenSlot *
+slot_for(Oid relid)
+{
+	return slot_for_db(MyDatabaseId, relid);
 }
 
 static bool
@@ -198,6 +205,41 @@ slot_register(hcGenSlot *slot, FullTransactionId fxid)
 			}
 		}
 	}
+	pg_atomic_fetch_add_u64(&slot->gen, 1);
+	SpinLockRelease(&slot->mutex);
+}
+
+/*
+ * A write the primary registered (relid InvalidOid: everything), applied
+ * by a standby's worker from the Redis stream.  fxid is the primary's
+ * writer; invalid for manual invalidations.
+ */
+void
+hc_apply_remote_write(Oid dbid, Oid relid, FullTransactionId fxid)
+{
+	if (inval != NULL)
+		slot_register(slot_for_db(dbid, relid), fxid);
+}
+
+/*
+ * The standby's worker may have missed registrations (a gap in the stream):
+ * invalidate everything, and let no result be stored from a snapshot that
+ * might not see a writer older than floor.  The floor works as the ring's
+ * does: a store needs floor to precede the reader's xmin.
+ */
+void
+hc_apply_remote_flush(FullTransactionId floor)
+{
+	hcGenSlot  *slot;
+
+	if (inval == NULL)
+		return;
+	slot = &inval->global;
+	SpinLockAcquire(&slot->mutex);
+	if (FullTransactionIdIsValid(floor) &&
+		(!FullTransactionIdIsValid(slot->floor) ||
+		 FullTransactionIdPrecedes(slot->floor, floor)))
+		slot->floor = floor;
 	pg_atomic_fetch_add_u64(&slot->gen, 1);
 	SpinLockRelease(&slot->mutex);
 }
@@ -467,7 +509,8 @@ register_in_redis(void)
 			relids[n++] = pending[i].relid;
 	}
 	registered_in_redis = true;
-	hc_l2_register_writes(relids, n, everything);
+	sent_to_redis = n > 0 || everything;
+	hc_l2_register_writes(relids, n, everything, GetTopFullTransactionIdIfAny());
 }
 
 static void
@@ -498,6 +541,10 @@ xact_callback(XactEvent event, void *arg)
 			}
 			break;
 		case XACT_EVENT_COMMIT:
+			/* the commit is in the WAL now: a heartbeat can cover it */
+			if (sent_to_redis)
+				hc_l2_nudge_worker();
+			/* FALLTHROUGH */
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PREPARE:
 		case XACT_EVENT_PARALLEL_COMMIT:
@@ -506,6 +553,7 @@ xact_callback(XactEvent event, void *arg)
 			written_all = false;
 			registered_global = false;
 			registered_in_redis = false;
+			sent_to_redis = false;
 			npending = 0;
 			hc_stats_flush_tables(false);
 			hc_query_stats_flush(false);

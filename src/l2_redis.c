@@ -19,6 +19,8 @@
  *	  :epoch			bumped to invalidate every L2 entry at once
  *	  :g:<db>:<rel>		generation of one relation
  *	  :e:<db>:<key>		one cached result
+ *	  :s				the stream of the primary's registrations, heartbeats
+ *						and flushes, which standbys follow into their L1
  *
  * Coherence (DESIGN.md "Across servers"): a writer on the primary bumps
  * the Redis generations of what it wrote before it commits, after its
@@ -42,6 +44,22 @@
  * (INFO run_id: Redis may have restarted from an old snapshot), when its
  * server was promoted, and at start unless the server was shut down
  * cleanly with no fence pending (a marker file holding that run_id).
+ *
+ * Standbys keep an L1 of their own, fed by the stream (INTERNALS.md 7).
+ * Each registration is also appended to the stream with the writer's XID,
+ * in the same script, before the writer commits; the primary's worker
+ * appends heartbeats carrying its WAL insert position and next XID (after
+ * every commit that registered, and at least every half second).  A
+ * standby's worker applies the stream to its generations and writer rings
+ * in order.  A standby backend may use an L1 entry only when the applied
+ * heartbeat position is at least its replay position: every commit its
+ * snapshot can see registered before that heartbeat was written, so its
+ * registration has been applied.  When the standby may have missed part
+ * of the stream (first start, Redis restarted or trimmed the stream, the
+ * primary fenced a write), it flushes its L1 and waits for the second
+ * heartbeat after the gap, whose next XID bounds every writer it can have
+ * missed; that bound becomes a floor no stored result's snapshot may be
+ * older than.
  *
  * Values are the L1 entry format behind a small header with the Redis
  * stamp and a CRC-32C, or an HMAC-SHA256 when hybridcache.redis_secret is
@@ -67,6 +85,8 @@
 #include <hiredis/hiredis.h>
 
 #include "access/xlog.h"
+#include "access/xlogrecovery.h"
+#include "lib/stringinfo.h"
 #include "common/hmac.h"
 #include "common/pg_prng.h"
 #include "hybridcache.h"
@@ -124,6 +144,11 @@ typedef struct hcL2Shared
 	TimestampTz last_invalid_log;	/* rate limit for bad values */
 	TimestampTz last_down_log;	/* rate limit for "unavailable" lines */
 	bool		down_logged;	/* the current outage was logged */
+	/* the stream: on a standby, the applied heartbeat position (0: L1 off) */
+	pg_atomic_uint64 stream_lsn;
+	pg_atomic_uint64 stream_resyncs;	/* gaps the standby recovered from */
+	Latch	   *worker_latch;	/* set by writers after they commit */
+	bool		stream_active;	/* the worker is publishing or following */
 } hcL2Shared;
 
 /* On-the-wire header of an L2 value; the L1 blob follows the gens. */
@@ -190,13 +215,50 @@ static const char lookup_script[] =
 "else out[#out + 1] = redis.call('GET', KEYS[3]) end\n"
 "return out\n";
 
-/* Registration: bump each generation, or give a missing one a new value. */
-static const char bump_script[] =
-"for i = 1, #KEYS do\n"
+/*
+ * Registration: bump each generation (KEYS[3..]), or give a missing one a
+ * new value, and append ARGV[2] to the stream KEYS[1], which keeps about
+ * ARGV[3] messages, numbered by the counter KEYS[2] so that a follower
+ * can tell when it missed some.  Heartbeats use it without generations.
+ */
+static const char register_script[] =
+"for i = 3, #KEYS do\n"
 "  if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('INCR', KEYS[i])\n"
 "  else redis.call('SET', KEYS[i], ARGV[1] .. i) end\n"
 "end\n"
-"return #KEYS\n";
+"local n = redis.call('INCR', KEYS[2])\n"
+"redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'm', n .. ' ' .. ARGV[2])\n"
+"return n\n";
+
+/*
+ * Following the stream KEYS[1] (standby): ARGV[1] is the id of the last
+ * message applied, '' when there is none.  Returns {1, last id, counter}
+ * when there is none, or when the stream restarted below it (start after
+ * the last message), else {0, last id, counter, id, message, ...} with up
+ * to ARGV[2] messages after ARGV[1].
+ */
+static const char follow_script[] =
+"local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)\n"
+"local lastid = last[1] and last[1][1] or '0-0'\n"
+"local seq = redis.call('GET', KEYS[2]) or '0'\n"
+"local function before(a, b)\n"
+"  local ams, aseq = string.match(a, '^(%d+)-(%d+)$')\n"
+"  local bms, bseq = string.match(b, '^(%d+)-(%d+)$')\n"
+"  ams, aseq, bms, bseq = tonumber(ams), tonumber(aseq), tonumber(bms), tonumber(bseq)\n"
+"  return ams < bms or (ams == bms and aseq < bseq)\n"
+"end\n"
+"if ARGV[1] == '' or before(lastid, ARGV[1]) then return {1, lastid, seq} end\n"
+"local out = {0, lastid, seq}\n"
+"for _, e in ipairs(redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', ARGV[2])) do\n"
+"  out[#out + 1] = e[1]\n"
+"  out[#out + 1] = e[2][2] or ''\n"
+"end\n"
+"return out\n";
+
+/* about this many messages stay in the stream */
+#define HC_STREAM_MAXLEN	"100000"
+/* messages a standby applies per round trip */
+#define HC_STREAM_BATCH		500
 
 /*---- shared memory ----*/
 
@@ -219,6 +281,8 @@ hc_l2_shmem_init(void)
 		pg_atomic_init_u64(&l2->down_until, 0);
 		pg_atomic_init_u64(&l2->fence_count, 0);
 		pg_atomic_init_u64(&l2->fence_cleared, 0);
+		pg_atomic_init_u64(&l2->stream_lsn, 0);
+		pg_atomic_init_u64(&l2->stream_resyncs, 0);
 	}
 }
 
@@ -789,6 +853,24 @@ key_epoch(void)
 }
 
 static char *
+key_stream(void)
+{
+	char		ns[256];
+
+	ns_prefix(ns, sizeof(ns));
+	return psprintf("%s:s", ns);
+}
+
+static char *
+key_stream_counter(void)
+{
+	char		ns[256];
+
+	ns_prefix(ns, sizeof(ns));
+	return psprintf("%s:sn", ns);
+}
+
+static char *
 key_generation(Oid dbid, Oid relid)
 {
 	char		ns[256];
@@ -1186,20 +1268,44 @@ hc_l2_fence(void)
 }
 
 /*
+ * The stream message of a registration: "w <xid> <db> <rel,...>", with
+ * "*" for everything and xid 0 for manual invalidations.
+ */
+static char *
+write_message(const Oid *relids, int n, bool everything, FullTransactionId fxid)
+{
+	StringInfoData buf;
+	int			i;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "w " UINT64_FORMAT " %u ",
+					 FullTransactionIdIsValid(fxid) ? U64FromFullTransactionId(fxid) : 0,
+					 MyDatabaseId);
+	if (everything)
+		appendStringInfoChar(&buf, '*');
+	else
+		for (i = 0; i < n; i++)
+			appendStringInfo(&buf, i ? ",%u" : "%u", relids[i]);
+	return buf.data;
+}
+
+/*
  * Register a committing transaction's writes in Redis (before commit):
- * bump the generations of relids, or the epoch for everything.  Runs in
- * the pre-commit callback: interrupts are held and nothing may fail, so a
- * failure fences L2 instead.
+ * bump the generations of relids, or the epoch for everything, and tell
+ * the standbys through the stream.  Runs in the pre-commit callback:
+ * interrupts are held and nothing may fail, so a failure fences L2
+ * instead.
  */
 void
-hc_l2_register_writes(const Oid *relids, int n, bool everything)
+hc_l2_register_writes(const Oid *relids, int n, bool everything,
+					  FullTransactionId fxid)
 {
 	hcRedisCmd	cmd;
 	redisReply *reply;
 	const char **argv;
 	size_t	   *argvlen;
-	int			nkeys = everything ? 1 : n;
-	int			argc = 3 + nkeys + 1;
+	int			nkeys = 2 + (everything ? 1 : n);
+	int			argc = 3 + nkeys + 3;
 	char		nkeys_str[16];
 	int64		spent_us = 0;
 	int			i;
@@ -1217,14 +1323,18 @@ hc_l2_register_writes(const Oid *relids, int n, bool everything)
 	argvlen = palloc(sizeof(size_t) * argc);
 	snprintf(nkeys_str, sizeof(nkeys_str), "%d", nkeys);
 	argv[0] = "EVAL";
-	argv[1] = bump_script;
+	argv[1] = register_script;
 	argv[2] = nkeys_str;
+	argv[3] = key_stream();
+	argv[4] = key_stream_counter();
 	if (everything)
-		argv[3] = key_epoch();
+		argv[5] = key_epoch();
 	else
 		for (i = 0; i < n; i++)
-			argv[3 + i] = key_generation(MyDatabaseId, relids[i]);
+			argv[5 + i] = key_generation(MyDatabaseId, relids[i]);
 	argv[3 + nkeys] = random_seed();
+	argv[4 + nkeys] = write_message(relids, n, everything, fxid);
+	argv[5 + nkeys] = HC_STREAM_MAXLEN;
 	for (i = 0; i < argc; i++)
 		argvlen[i] = strlen(argv[i]);
 	cmd.argc = argc;
@@ -1244,73 +1354,381 @@ hc_l2_register_writes(const Oid *relids, int n, bool everything)
 	breaker_success();
 }
 
+/*
+ * A transaction that registered writes in Redis has committed: wake the
+ * worker, whose next heartbeat then covers the commit, so standbys can
+ * serve their L1 again soon.
+ */
+void
+hc_l2_nudge_worker(void)
+{
+	Latch	   *latch;
+
+	if (l2 == NULL)
+		return;
+	latch = l2->worker_latch;
+	if (latch != NULL)
+		SetLatch(latch);
+}
+
+/*
+ * May this backend serve from L1, and store into it?  Always on a primary.
+ * On a standby only while its worker follows the stream; serving needs the
+ * applied heartbeat position to cover the replay position too (every
+ * commit replayed so far had its registration applied).
+ */
+bool
+hc_l1_storable(void)
+{
+	if (!RecoveryInProgress())
+		return true;
+	return l2 != NULL && hc_redis_target != NULL &&
+		pg_atomic_read_u64(&l2->stream_lsn) != 0;
+}
+
+bool
+hc_l1_readable(void)
+{
+	uint64		covered;
+
+	if (!RecoveryInProgress())
+		return true;
+	if (l2 == NULL || hc_redis_target == NULL)
+		return false;
+	covered = pg_atomic_read_u64(&l2->stream_lsn);
+	/* generations read after this see what was applied before covered */
+	pg_read_barrier();
+	return covered != 0 && GetXLogReplayRecPtr(NULL) <= (XLogRecPtr) covered;
+}
+
 /*---- the worker's part ----*/
 
-int
-hc_l2_worker_interval_ms(void)
-{
-	return Max(hc_redis_heartbeat_timeout_ms / 4, 10);
-}
+/* How often the primary's worker runs: heartbeats and the stream's too. */
+#define HC_STREAM_TICK_MS		100
+/* the longest a standby's worker blocks waiting for new messages */
+#define HC_STREAM_BLOCK_MS		"100"
+/* a heartbeat goes to the stream at least this often, WAL moving or not */
+#define HC_STREAM_HEARTBEAT_MS	500
 
 /* the Redis instance (INFO run_id) this server last bumped the epoch on */
 static char known_run_id[48] = "";
 static char pending_run_id[48] = "";
 
+/* the primary's last heartbeat in the stream */
+static XLogRecPtr published_lsn = InvalidXLogRecPtr;
+static TimestampTz published_time = 0;
+
+/* a standby following the stream */
+static char follow_id[48] = "";		/* last message applied, "": none */
+static uint64 follow_seq = 0;	/* its number in the stream */
+static char follow_run_id[48] = "";	/* the Redis it was read from */
+static int	follow_heartbeats = 0;	/* heartbeats applied since a gap */
+
+static void
+set_stream_lsn(uint64 lsn)
+{
+	/* what was applied before is visible to whoever reads the new value */
+	pg_write_barrier();
+	pg_atomic_write_u64(&l2->stream_lsn, lsn);
+}
+
+/*
+ * The standby may have missed messages: no L1 hits from now on, flush
+ * everything cached, and wait for two heartbeats (see the file header).
+ */
+static void
+stream_gap(const char *why)
+{
+	set_stream_lsn(0);
+	hc_apply_remote_flush(InvalidFullTransactionId);
+	follow_heartbeats = 0;
+	pg_atomic_fetch_add_u64(&l2->stream_resyncs, 1);
+	elog(DEBUG1, "hybridcache flushed the standby cache: %s", why);
+}
+
+/* Apply one message of the stream; false when it is malformed. */
+static bool
+apply_message(const char *msg)
+{
+	uint64		a;
+	uint64		b;
+	unsigned int dbid;
+	int			off = 0;
+
+	if (msg[0] == 'f' && msg[1] == '\0')
+	{
+		stream_gap("the primary could not register a write in Redis");
+		return true;
+	}
+	if (sscanf(msg, "h " UINT64_FORMAT " " UINT64_FORMAT, &a, &b) == 2)
+	{
+		if (++follow_heartbeats == 2 && b > 0)
+		{
+			/* every writer the gap can have hidden precedes b */
+			hc_apply_remote_flush(FullTransactionIdFromU64(b - 1));
+		}
+		if (follow_heartbeats >= 2 && a > pg_atomic_read_u64(&l2->stream_lsn))
+			set_stream_lsn(a);
+		return true;
+	}
+	if (sscanf(msg, "w " UINT64_FORMAT " %u %n", &a, &dbid, &off) == 2 && off > 0)
+	{
+		FullTransactionId fxid = a ? FullTransactionIdFromU64(a)
+			: InvalidFullTransactionId;
+		const char *p = msg + off;
+
+		if (strcmp(p, "*") == 0)
+		{
+			hc_apply_remote_write(dbid, InvalidOid, fxid);
+			return true;
+		}
+		while (*p)
+		{
+			char	   *end;
+			unsigned long relid = strtoul(p, &end, 10);
+
+			if (end == p || relid == 0 || relid > PG_UINT32_MAX)
+				return false;
+			hc_apply_remote_write(dbid, (Oid) relid, fxid);
+			p = end;
+			if (*p == ',')
+				p++;
+			else if (*p != '\0')
+				return false;
+		}
+		return true;
+	}
+	return false;
+}
+
+/*
+ * One round of a standby's worker: read what the primary appended to the
+ * stream since the last message applied, apply it, and when caught up wait
+ * (up to HC_STREAM_BLOCK_MS) for more.  Returns how long to sleep.
+ */
+static int
+follow_stream(TimestampTz deadline)
+{
+	hcRedisCmd	cmd;
+	redisReply *reply;
+	const char *argv[7];
+	size_t		argvlen[7];
+	char		batch[16];
+	uint64		seq = 0;
+	bool		caught_up = true;
+	bool		ok = true;
+	size_t		i;
+
+	l2->stream_active = true;
+	if (!ensure_ready(deadline, false))
+	{
+		set_stream_lsn(0);
+		return hc_l2_worker_interval_ms();
+	}
+	if (worker_reconnected)
+	{
+		/* another Redis process: what it holds says nothing of the gap */
+		if (strcmp(conn_run_id, follow_run_id) != 0)
+			follow_id[0] = '\0';
+		strlcpy(follow_run_id, conn_run_id, sizeof(follow_run_id));
+		worker_reconnected = false;
+	}
+
+	snprintf(batch, sizeof(batch), "%d", HC_STREAM_BATCH);
+	argv[0] = "EVAL";
+	argv[1] = follow_script;
+	argv[2] = "2";
+	argv[3] = key_stream();
+	argv[4] = key_stream_counter();
+	argv[5] = follow_id;
+	argv[6] = batch;
+	for (i = 0; i < 7; i++)
+		argvlen[i] = strlen(argv[i]);
+	cmd.argc = 7;
+	cmd.argv = argv;
+	cmd.argvlen = argvlen;
+	reply = redis_exec1(&cmd, deadline, false);
+	if (reply == NULL)
+	{
+		set_stream_lsn(0);
+		return hc_l2_worker_interval_ms();
+	}
+	breaker_success();
+
+	if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 3 ||
+		reply->element[0]->type != REDIS_REPLY_INTEGER ||
+		reply->element[1]->type != REDIS_REPLY_STRING ||
+		reply->element[1]->len >= sizeof(follow_id) ||
+		!parse_u64(reply->element[2], &seq) ||
+		(reply->elements - 3) % 2 != 0)
+		ok = false;
+	else if (reply->element[0]->integer != 0)
+	{
+		/* first start, or a stream that started over: begin at its end */
+		stream_gap(follow_id[0] == '\0' ? "started following the stream"
+				   : "the stream started over");
+		strlcpy(follow_id, reply->element[1]->str, sizeof(follow_id));
+		follow_seq = seq;
+	}
+	else
+	{
+		for (i = 3; ok && i + 1 < reply->elements; i += 2)
+		{
+			redisReply *id = reply->element[i];
+			redisReply *msg = reply->element[i + 1];
+			char	   *body;
+
+			if (id->type != REDIS_REPLY_STRING || msg->type != REDIS_REPLY_STRING ||
+				id->len >= sizeof(follow_id))
+			{
+				ok = false;
+				break;
+			}
+			errno = 0;
+			seq = strtou64(msg->str, &body, 10);
+			if (errno != 0 || body == msg->str || *body != ' ')
+				stream_gap("a message in the stream was malformed");
+			else
+			{
+				/* numbered one after the other, or some were lost */
+				if (seq != follow_seq + 1)
+					stream_gap("messages were trimmed from the stream");
+				follow_seq = seq;
+				if (!apply_message(body + 1))
+					stream_gap("a message in the stream was malformed");
+			}
+			strlcpy(follow_id, id->str, sizeof(follow_id));
+		}
+		caught_up = (reply->elements - 3) / 2 < HC_STREAM_BATCH;
+	}
+	freeReplyObject(reply);
+	if (!ok)
+	{
+		stream_gap("the stream could not be read");
+		follow_id[0] = '\0';
+		fail(HC_RE_REPLY, "unexpected reply to the stream script");
+		return hc_l2_worker_interval_ms();
+	}
+	if (!caught_up)
+		return 0;
+
+	/* wait for the next message; the next round reads it */
+	{
+		const char *xargv[8] = {"XREAD", "COUNT", "1", "BLOCK",
+		HC_STREAM_BLOCK_MS, "STREAMS", key_stream(), follow_id};
+		size_t		xlen[8];
+
+		for (i = 0; i < 8; i++)
+			xlen[i] = strlen(xargv[i]);
+		cmd.argc = 8;
+		cmd.argv = xargv;
+		cmd.argvlen = xlen;
+		reply = redis_exec1(&cmd, GetCurrentTimestamp() +
+							(int64) (atoi(HC_STREAM_BLOCK_MS) + hc_redis_timeout_ms + 50) * 1000,
+							false);
+	}
+	if (reply == NULL)
+	{
+		set_stream_lsn(0);
+		return hc_l2_worker_interval_ms();
+	}
+	freeReplyObject(reply);
+	return 0;
+}
+
+/*
+ * A standby that does not follow the stream only checks that Redis
+ * answers, which closes the breaker for its backends.
+ */
+static int
+probe(TimestampTz deadline)
+{
+	hcRedisCmd	ping;
+	const char *ping_argv[1] = {"PING"};
+	size_t		ping_len[1] = {4};
+	redisReply *reply;
+
+	l2->stream_active = false;
+	set_stream_lsn(0);
+	follow_id[0] = '\0';		/* messages are missed from now on */
+	ping.argc = 1;
+	ping.argv = ping_argv;
+	ping.argvlen = ping_len;
+	reply = redis_exec1(&ping, deadline, false);
+	if (reply != NULL)
+	{
+		freeReplyObject(reply);
+		breaker_success();
+	}
+	return hc_l2_worker_interval_ms();
+}
+
+int
+hc_l2_worker_interval_ms(void)
+{
+	return Min(Max(hc_redis_heartbeat_timeout_ms / 4, 10), HC_STREAM_TICK_MS);
+}
+
 /*
  * One round of the background worker: on a primary, bump the epoch when
- * needed and refresh the heartbeat; on a standby, probe Redis.  Either
- * way a success closes the breaker, so backends try Redis again.
+ * needed, refresh the heartbeat and append one to the stream; on a
+ * standby, follow the stream.  Either way a success closes the breaker,
+ * so backends try Redis again.  Returns how long to sleep before the next
+ * round (a latch set by a committing writer ends the sleep early).
  */
-void
+int
 hc_l2_worker_tick(void)
 {
 	static bool startup_checked = false;
 	static bool was_standby = false;
 	static bool need_bump = false;
-	hcRedisCmd	cmds[2];
-	redisReply *replies[2];
-	const char *bump_argv[5];
-	size_t		bump_len[5];
+	hcRedisCmd	cmds[3];
+	redisReply *replies[3];
+	const char *bump_argv[9];
+	size_t		bump_len[9];
 	const char *hb_argv[5];
 	size_t		hb_len[5];
+	const char *xadd_argv[8];
+	size_t		xadd_len[8];
 	char		hb_str[96];
 	char		px_str[16];
+	char		xadd_msg[96];
 	TimestampTz deadline;
+	TimestampTz now;
 	uint64		fence_seen;
 	XLogRecPtr	lsn;
 	int			ncmds = 0;
 	int			i;
 	bool		ok = true;
+	bool		publish;
 	char		errmsg_buf[256];
 
 	am_worker = true;
+	if (l2 != NULL)
+		l2->worker_latch = MyLatch;
 	if (hc_redis_target == NULL)
 	{
 		disconnect();
-		return;
+		if (l2 != NULL)
+		{
+			set_stream_lsn(0);
+			l2->stream_active = false;
+		}
+		return 60 * 1000;
 	}
 	deadline = GetCurrentTimestamp() +
 		(int64) Max(hc_redis_heartbeat_timeout_ms / 2, hc_redis_timeout_ms) * 1000;
 
 	if (RecoveryInProgress())
 	{
-		hcRedisCmd	ping;
-		const char *ping_argv[1] = {"PING"};
-		size_t		ping_len[1] = {4};
-		redisReply *reply;
-
 		was_standby = true;
-		ping.argc = 1;
-		ping.argv = ping_argv;
-		ping.argvlen = ping_len;
-		reply = redis_exec1(&ping, deadline, false);
-		if (reply != NULL)
-		{
-			freeReplyObject(reply);
-			breaker_success();
-		}
-		return;
+		if (hc_standby_l1)
+			return follow_stream(deadline);
+		return probe(deadline);
 	}
+	if (pg_atomic_read_u64(&l2->stream_lsn) != 0)
+		set_stream_lsn(0);		/* promoted: L1 is this server's own now */
+	l2->stream_active = true;
 
 	if (!startup_checked)
 	{
@@ -1337,7 +1755,7 @@ hc_l2_worker_tick(void)
 
 	/* connect first, so a reconnect is known before deciding */
 	if (!ensure_ready(deadline, false))
-		return;
+		return hc_l2_worker_interval_ms();
 	if (worker_reconnected)
 	{
 		/*
@@ -1349,6 +1767,7 @@ hc_l2_worker_tick(void)
 			need_bump = true;
 		strlcpy(pending_run_id, conn_run_id, sizeof(pending_run_id));
 		worker_reconnected = false;
+		published_time = 0;
 	}
 	fence_seen = pg_atomic_read_u64(&l2->fence_count);
 	if (fence_seen != pg_atomic_read_u64(&l2->fence_cleared))
@@ -1356,19 +1775,32 @@ hc_l2_worker_tick(void)
 
 	if (need_bump)
 	{
+		/* the epoch, and a flush for the standbys, which missed writes */
 		bump_argv[0] = "EVAL";
-		bump_argv[1] = bump_script;
-		bump_argv[2] = "1";
-		bump_argv[3] = key_epoch();
-		bump_argv[4] = random_seed();
-		for (i = 0; i < 5; i++)
+		bump_argv[1] = register_script;
+		bump_argv[2] = "3";
+		bump_argv[3] = key_stream();
+		bump_argv[4] = key_stream_counter();
+		bump_argv[5] = key_epoch();
+		bump_argv[6] = random_seed();
+		bump_argv[7] = "f";
+		bump_argv[8] = HC_STREAM_MAXLEN;
+		for (i = 0; i < 9; i++)
 			bump_len[i] = strlen(bump_argv[i]);
-		cmds[ncmds].argc = 5;
+		cmds[ncmds].argc = 9;
 		cmds[ncmds].argv = bump_argv;
 		cmds[ncmds].argvlen = bump_len;
 		ncmds++;
 	}
+
+	/*
+	 * The insert position is read before the heartbeat is sent: every
+	 * commit before it registered before, so its message precedes this
+	 * heartbeat in the stream.  The next XID bounds every writer whose
+	 * message precedes the previous heartbeat.
+	 */
 	lsn = GetXLogInsertRecPtr();
+	now = GetCurrentTimestamp();
 	snprintf(hb_str, sizeof(hb_str), "%s %X/%X", conn_run_id,
 			 LSN_FORMAT_ARGS(lsn));
 	snprintf(px_str, sizeof(px_str), "%d", hc_redis_heartbeat_timeout_ms);
@@ -1384,8 +1816,30 @@ hc_l2_worker_tick(void)
 	cmds[ncmds].argvlen = hb_len;
 	ncmds++;
 
+	publish = need_bump || lsn != published_lsn ||
+		TimestampDifferenceExceeds(published_time, now, HC_STREAM_HEARTBEAT_MS);
+	if (publish)
+	{
+		snprintf(xadd_msg, sizeof(xadd_msg), "h " UINT64_FORMAT " " UINT64_FORMAT,
+				 (uint64) lsn, U64FromFullTransactionId(ReadNextFullTransactionId()));
+		xadd_argv[0] = "EVAL";
+		xadd_argv[1] = register_script;
+		xadd_argv[2] = "2";
+		xadd_argv[3] = key_stream();
+		xadd_argv[4] = key_stream_counter();
+		xadd_argv[5] = "0";
+		xadd_argv[6] = xadd_msg;
+		xadd_argv[7] = HC_STREAM_MAXLEN;
+		for (i = 0; i < 8; i++)
+			xadd_len[i] = strlen(xadd_argv[i]);
+		cmds[ncmds].argc = 8;
+		cmds[ncmds].argv = xadd_argv;
+		cmds[ncmds].argvlen = xadd_len;
+		ncmds++;
+	}
+
 	if (!redis_exec(cmds, ncmds, replies, deadline, false))
-		return;
+		return hc_l2_worker_interval_ms();
 	for (i = 0; i < ncmds; i++)
 	{
 		if (replies[i]->type == REDIS_REPLY_ERROR && ok)
@@ -1398,7 +1852,7 @@ hc_l2_worker_tick(void)
 	if (!ok)
 	{
 		fail(HC_RE_REPLY, errmsg_buf);
-		return;
+		return hc_l2_worker_interval_ms();
 	}
 
 	if (need_bump)
@@ -1412,12 +1866,18 @@ hc_l2_worker_tick(void)
 			;
 		need_bump = false;
 	}
+	if (publish)
+	{
+		published_lsn = lsn;
+		published_time = now;
+	}
 	strlcpy(known_run_id, pending_run_id, sizeof(known_run_id));
 	SpinLockAcquire(&l2->mutex);
 	l2->last_heartbeat = GetCurrentTimestamp();
 	l2->heartbeat_lsn = lsn;
 	SpinLockRelease(&l2->mutex);
 	breaker_success();
+	return hc_l2_worker_interval_ms();
 }
 
 /*
@@ -1428,6 +1888,13 @@ void
 hc_l2_worker_exit(void)
 {
 	disconnect();
+	if (l2 != NULL)
+	{
+		/* nobody follows the stream any more: standby L1 off */
+		l2->worker_latch = NULL;
+		l2->stream_active = false;
+		set_stream_lsn(0);
+	}
 	if (l2 == NULL || hc_redis_target == NULL || RecoveryInProgress())
 		return;
 	LWLockAcquire(&hc_locks[HC_LOCK_L2_FENCE].lock, LW_EXCLUSIVE);
@@ -1463,4 +1930,22 @@ hc_l2_get_state(hcL2State *state)
 	state->last_heartbeat = l2->last_heartbeat;
 	state->heartbeat_lsn = l2->heartbeat_lsn;
 	SpinLockRelease(&l2->mutex);
+
+	state->stream_lsn = pg_atomic_read_u64(&l2->stream_lsn);
+	state->stream_resyncs = pg_atomic_read_u64(&l2->stream_resyncs);
+	state->stream_lag_bytes = -1;
+	if (!state->configured || !l2->stream_active)
+		state->stream = "off";
+	else if (!RecoveryInProgress())
+		state->stream = "publishing";
+	else if (state->stream_lsn == 0)
+		state->stream = "resyncing";
+	else
+	{
+		XLogRecPtr	replay = GetXLogReplayRecPtr(NULL);
+
+		state->stream = "following";
+		state->stream_lag_bytes = replay > state->stream_lsn
+			? (int64) (replay - state->stream_lsn) : 0;
+	}
 }

@@ -550,8 +550,8 @@ hybridcache_redis_stats(PG_FUNCTION_ARGS)
 	uint64		v[HC_NUM_SLOT_VALUES];
 	TimestampTz reset_time;
 	hcL2State	st;
-	Datum		values[22];
-	bool		nulls[22] = {0};
+	Datum		values[26];
+	bool		nulls[26] = {0};
 	const char *state;
 	int			i;
 
@@ -597,6 +597,17 @@ hybridcache_redis_stats(PG_FUNCTION_ARGS)
 	}
 	else
 		nulls[20] = nulls[21] = true;
+	/* the stream: published by a primary, followed by a standby */
+	values[22] = CStringGetTextDatum(st.stream);
+	if (st.stream_lsn != 0)
+		values[23] = LSNGetDatum((XLogRecPtr) st.stream_lsn);
+	else
+		nulls[23] = true;
+	if (st.stream_lag_bytes >= 0)
+		values[24] = Int64GetDatum(st.stream_lag_bytes);
+	else
+		nulls[24] = true;
+	values[25] = Int64GetDatum((int64) st.stream_resyncs);
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

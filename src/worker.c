@@ -1,17 +1,20 @@
 /*-------------------------------------------------------------------------
  *
  * worker.c
- *	  The hybridcache background worker: Redis heartbeat and health probe.
+ *	  The hybridcache background worker: Redis heartbeat and stream.
  *
  * One worker per server, started once the server is consistent (so it
  * also runs on hot standbys) and restarted if it dies.  Without
  * hybridcache.redis_url it only sleeps and waits for a configuration
- * reload.  With it, every quarter of hybridcache.redis_heartbeat_timeout
- * it calls hc_l2_worker_tick() (l2_redis.c): on a primary that refreshes
- * the heartbeat that lets every server use L2 and bumps the L2 epoch when
- * a write could not be registered in Redis; on a standby it probes Redis.
- * Either way a successful round trip closes the circuit breaker, so
- * backends stop skipping Redis as soon as it is back.
+ * reload.  With it, it calls hc_l2_worker_tick() (l2_redis.c) in a loop:
+ * on a primary that refreshes the heartbeat that lets every server use
+ * L2, appends heartbeats to the stream the standbys follow, and bumps the
+ * L2 epoch when a write could not be registered in Redis; it runs every
+ * 100 ms at most, and as soon as a writer that registered in Redis
+ * commits (the writer sets the worker's latch).  On a standby the tick
+ * follows the stream into the local cache, blocking on Redis while
+ * there is nothing new.  Either way a successful round trip closes the
+ * circuit breaker, so backends stop skipping Redis as soon as it is back.
  *
  * The worker has no database connection and takes no locks besides
  * hybridcache's own; it never delays startup, recovery or shutdown.
@@ -81,13 +84,14 @@ hybridcache_worker_main(Datum main_arg)
 			hc_l2_config_reloaded();
 		}
 
-		hc_l2_worker_tick();
-		timeout_ms = hc_redis_target ? hc_l2_worker_interval_ms() : 60 * 1000;
-
-		(void) WaitLatch(MyLatch,
-						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 timeout_ms, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
+		timeout_ms = hc_l2_worker_tick();
+		if (timeout_ms > 0)
+		{
+			(void) WaitLatch(MyLatch,
+							 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 timeout_ms, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+		}
 	}
 	proc_exit(0);
 }

@@ -37,6 +37,8 @@ INSERT INTO items SELECT g, g % 10, 1 FROM generate_series(1, 10000) g;
 $primary->backup('b');
 my $standby = PostgreSQL::Test::Cluster->new('standby');
 $standby->init_from_backup($primary, 'b', has_streaming => 1);
+# L2 alone here; 010_standby_l1.pl tests the standby's own cache
+$standby->append_conf('postgresql.conf', 'hybridcache.standby_l1 = off');
 $standby->start;
 
 my $q = 'SELECT grp, sum(val) FROM items WHERE grp < 3 GROUP BY grp ORDER BY grp';
