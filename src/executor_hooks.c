@@ -51,8 +51,10 @@
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_func.h"
+#include "pgstat.h"
 #include "port/atomics.h"
 #include "portability/instr_time.h"
+#include "storage/latch.h"
 #include "tcop/utility.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -539,6 +541,62 @@ try_l2_hit(hcQueryState *st)
 }
 
 /*
+ * Single-flight across servers.  Only the primary stores results in L2,
+ * so only it takes leases: before it computes a result that L2 missed, it
+ * leases the key in Redis for about twice the statement's usual execution
+ * time (bounded by hybridcache.single_flight_timeout).  A standby that
+ * misses the same result while the lease lasts waits for the result to
+ * appear in L2, looking again every tenth of that time, instead of
+ * computing it too; when the lease ends first, or its Redis budget is
+ * spent, it computes the result itself.
+ */
+static double
+expected_exec_ms(hcQueryState *st)
+{
+	if (st->info->measured > 0)
+		return st->info->last_exec_ms;
+	return hc_query_mean_exec_ms(st->qd);
+}
+
+static int
+lease_ms(hcQueryState *st)
+{
+	double		ms = expected_exec_ms(st);
+
+	if (ms < 0)
+		ms = hc_single_flight_timeout_ms;
+	return (int) Min(Max(2 * ms + 10, 50), (double) hc_single_flight_timeout_ms);
+}
+
+static bool
+wait_for_l2(hcQueryState *st)
+{
+	TimestampTz start = GetCurrentTimestamp();
+	TimestampTz end;
+	double		expected = expected_exec_ms(st);
+	long		poll_ms = (long) Min(Max(expected / 10, 2), 200);
+
+	end = start + (int64) Min(st->stamp.lease_ms,
+							  (int64) hc_single_flight_timeout_ms) * 1000;
+	while (GetCurrentTimestamp() < end)
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 poll_ms, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (try_l2_hit(st))
+		{
+			hc_count_single_flight(false);
+			return true;
+		}
+		if (!st->stamp.valid || st->stamp.lease_ms <= 0)
+			break;
+	}
+	hc_count_single_flight(true);
+	return false;
+}
+
+/*
  * First ExecutorRun of an eligible statement: hit, capture, or neither.
  * A full run (count 0) that finds another backend computing the same key
  * waits for it (single-flight); one that finds nothing announces itself.
@@ -613,8 +671,19 @@ begin_run(hcQueryState *st, ScanDirection direction, uint64 count)
 		hc_single_flight_timeout_ms > 0)
 		st->placeholder_id = hc_l1_claim(&st->key);
 
-	if (l2_worthwhile(st) && try_l2_hit(st))
-		return;
+	if (l2_worthwhile(st))
+	{
+		if (try_l2_hit(st))
+			return;
+		/* single-flight across servers, for full runs (see l2_lease()) */
+		if (st->stamp.valid && count == 0 && hc_single_flight_timeout_ms > 0)
+		{
+			if (!RecoveryInProgress())
+				hc_l2_take_lease(&st->key, lease_ms(st), &st->redis_spent_us);
+			else if (st->stamp.lease_ms > 0 && wait_for_l2(st))
+				return;
+		}
+	}
 
 	hc_count_miss(info->deps, info->ndeps);
 	hc_query_count_miss(info, qd, st->found_stale);

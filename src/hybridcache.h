@@ -203,6 +203,7 @@ extern void hc_l1_foreach(hcEntryVisitor visit, void *arg);
 typedef struct hcL2Stamp
 {
 	bool		valid;
+	int64		lease_ms;		/* left of the primary's lease on computing it */
 	uint64		epoch;
 	int			ndeps;
 	uint64		gens[HC_MAX_DEPS];
@@ -217,6 +218,7 @@ extern char *hc_l2_lookup(const hcKey *key, const Oid *deps, int ndeps,
 extern void hc_l2_store(const hcKey *key, const char *blob, Size len,
 						const hcL2Stamp *stamp, int ttl_s,
 						int64 *spent_us);
+extern void hc_l2_take_lease(const hcKey *key, int lease_ms, int64 *spent_us);
 extern void hc_l2_register_writes(const Oid *relids, int n, bool everything,
 								  FullTransactionId fxid);
 extern void hc_l2_nudge_worker(void);

@@ -19,6 +19,7 @@
  *	  :epoch			bumped to invalidate every L2 entry at once
  *	  :g:<db>:<rel>		generation of one relation
  *	  :e:<db>:<key>		one cached result
+ *	  :l:<db>:<key>		the primary's lease on computing that result
  *	  :s				the stream of the primary's registrations, heartbeats
  *						and flushes, which standbys follow into their L1
  *
@@ -189,17 +190,19 @@ static bool worker_reconnected = false;
 /*
  * Lookup: the heartbeat must exist and have been written to this very
  * Redis process (ARGV[3] is its run_id: a heartbeat restored from an old
- * snapshot does not count); returns {1, epoch, gens..., value},
- * where value is 0 when absent, -1 when too large, -2 when not a string.
- * Missing generations (and epoch) start at a random value, never at a
- * value an old entry could carry.
+ * snapshot does not count); returns {1, epoch, gens..., value, lease},
+ * where value is 0 when absent, -1 when too large, -2 when not a string,
+ * and lease the milliseconds left of the primary's lease on computing
+ * this result (KEYS[4]), 0 when there is none.  Missing generations (and
+ * epoch) start at a random value, never at a value an old entry could
+ * carry.
  */
 static const char lookup_script[] =
 "local hb = redis.call('GET', KEYS[1])\n"
 "if not hb or string.sub(hb, 1, #ARGV[3] + 1) ~= ARGV[3] .. ' ' then return {0} end\n"
 "local out = {1}\n"
 "for i = 2, #KEYS do\n"
-"  if i ~= 3 then\n"
+"  if i ~= 3 and i ~= 4 then\n"
 "    local v = redis.call('GET', KEYS[i])\n"
 "    if not v then\n"
 "      redis.call('SET', KEYS[i], ARGV[2] .. i, 'NX')\n"
@@ -213,6 +216,7 @@ static const char lookup_script[] =
 "elseif t ~= 'string' then out[#out + 1] = -2\n"
 "elseif redis.call('STRLEN', KEYS[3]) > tonumber(ARGV[1]) then out[#out + 1] = -1\n"
 "else out[#out + 1] = redis.call('GET', KEYS[3]) end\n"
+"out[#out + 1] = math.max(redis.call('PTTL', KEYS[4]), 0)\n"
 "return out\n";
 
 /*
@@ -889,6 +893,17 @@ key_entry(Oid dbid, const hcKey *key)
 					ns, dbid, key->hi, key->lo);
 }
 
+/* the primary's lease on computing one result (single-flight) */
+static char *
+key_lease(Oid dbid, const hcKey *key)
+{
+	char		ns[256];
+
+	ns_prefix(ns, sizeof(ns));
+	return psprintf("%s:l:%u:%016" INT64_MODIFIER "x%016" INT64_MODIFIER "x",
+					ns, dbid, key->hi, key->lo);
+}
+
 /* A fresh random starting value for generations: 12 decimal digits. */
 static char *
 random_seed(void)
@@ -1085,7 +1100,7 @@ hc_l2_lookup(const hcKey *key, const Oid *deps, int ndeps,
 	redisReply *reply;
 	const char **argv;
 	size_t	   *argvlen;
-	int			nkeys = 3 + ndeps;
+	int			nkeys = 4 + ndeps;
 	int			argc = 3 + nkeys + 3;
 	int			i;
 	char	   *volatile blob = NULL;
@@ -1118,8 +1133,9 @@ hc_l2_lookup(const hcKey *key, const Oid *deps, int ndeps,
 	argv[3] = key_heartbeat();
 	argv[4] = key_epoch();
 	argv[5] = key_entry(MyDatabaseId, key);
+	argv[6] = key_lease(MyDatabaseId, key);
 	for (i = 0; i < ndeps; i++)
-		argv[6 + i] = key_generation(MyDatabaseId, deps[i]);
+		argv[7 + i] = key_generation(MyDatabaseId, deps[i]);
 	argv[3 + nkeys] = maxlen_str;
 	argv[4 + nkeys] = random_seed();
 	argv[5 + nkeys] = conn_run_id;
@@ -1144,7 +1160,8 @@ hc_l2_lookup(const hcKey *key, const Oid *deps, int ndeps,
 			ok = false;
 		else if (reply->element[0]->integer == 0)
 			ok = false;			/* no heartbeat: the primary is fenced or gone */
-		else if (reply->elements != (size_t) (ndeps + 3))
+		else if (reply->elements != (size_t) (ndeps + 4) ||
+				 reply->element[ndeps + 3]->type != REDIS_REPLY_INTEGER)
 			ok = false;
 		if (ok)
 		{
@@ -1158,6 +1175,7 @@ hc_l2_lookup(const hcKey *key, const Oid *deps, int ndeps,
 		if (ok)
 		{
 			stamp->valid = true;
+			stamp->lease_ms = reply->element[ndeps + 3]->integer;
 			value = reply->element[ndeps + 2];
 			if (value->type == REDIS_REPLY_STRING)
 			{
@@ -1189,15 +1207,19 @@ void
 hc_l2_store(const hcKey *key, const char *blob, Size len,
 			const hcL2Stamp *stamp, int ttl_s, int64 *spent_us)
 {
-	hcRedisCmd	cmd;
-	redisReply *reply;
+	hcRedisCmd	cmds[2];
+	redisReply *replies[2];
 	const char *argv[5];
 	size_t		argvlen[5];
+	const char *del_argv[2];
+	size_t		del_len[2];
 	hcL2Header *h;
 	char	   *val;
 	Size		vlen;
 	char		ttl_str[16];
 	TimestampTz start;
+	bool		ok;
+	bool		stored;
 
 	if (!stamp->valid || RecoveryInProgress() || !hc_l2_usable())
 		return;
@@ -1235,19 +1257,70 @@ hc_l2_store(const hcKey *key, const char *blob, Size len,
 	argvlen[2] = vlen;
 	argvlen[3] = 2;
 	argvlen[4] = strlen(ttl_str);
+	cmds[0].argc = 5;
+	cmds[0].argv = argv;
+	cmds[0].argvlen = argvlen;
+	/* the result is there: waiters elsewhere need not wait any longer */
+	del_argv[0] = "DEL";
+	del_argv[1] = key_lease(MyDatabaseId, key);
+	del_len[0] = 3;
+	del_len[1] = strlen(del_argv[1]);
+	cmds[1].argc = 2;
+	cmds[1].argv = del_argv;
+	cmds[1].argvlen = del_len;
+
+	start = GetCurrentTimestamp();
+	ok = redis_exec(cmds, 2, replies, budget_deadline(spent_us, start), true);
+	*spent_us += GetCurrentTimestamp() - start;
+	pfree(val);
+	if (!ok)
+		return;
+	stored = replies[0]->type != REDIS_REPLY_ERROR;
+	freeReplyObject(replies[0]);
+	freeReplyObject(replies[1]);
+	if (!stored)
+		return;
+	breaker_success();
+	hc_count_redis(HC_R_L2_STORES, 1);
+}
+
+/*
+ * The primary is about to compute a result that will be stored in L2:
+ * take a lease on it for lease_ms, so that standbys missing the same
+ * result wait for it (single-flight across servers) instead of computing
+ * it too.  The store deletes the lease; otherwise it expires.
+ */
+void
+hc_l2_take_lease(const hcKey *key, int lease_ms, int64 *spent_us)
+{
+	hcRedisCmd	cmd;
+	redisReply *reply;
+	const char *argv[5];
+	size_t		argvlen[5];
+	char		px[16];
+	TimestampTz start;
+	int			i;
+
+	if (RecoveryInProgress() || !hc_l2_usable())
+		return;
+	if ((int64) hc_redis_timeout_ms * 1000 <= *spent_us)
+		return;
+	snprintf(px, sizeof(px), "%d", Max(lease_ms, 1));
+	argv[0] = "SET";
+	argv[1] = key_lease(MyDatabaseId, key);
+	argv[2] = "1";
+	argv[3] = "PX";
+	argv[4] = px;
+	for (i = 0; i < 5; i++)
+		argvlen[i] = strlen(argv[i]);
 	cmd.argc = 5;
 	cmd.argv = argv;
 	cmd.argvlen = argvlen;
-
 	start = GetCurrentTimestamp();
 	reply = redis_exec1(&cmd, budget_deadline(spent_us, start), true);
 	*spent_us += GetCurrentTimestamp() - start;
-	pfree(val);
-	if (reply == NULL)
-		return;
-	freeReplyObject(reply);
-	breaker_success();
-	hc_count_redis(HC_R_L2_STORES, 1);
+	if (reply != NULL)
+		freeReplyObject(reply);
 }
 
 /*
