@@ -17,12 +17,14 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-CONFIGS = ["plain", "hc_off", "hc_on", "hc_miss", "pgpool_cache", "pgpool_off"]
+CONFIGS = ["plain", "hc_off", "hc_on", "hc_miss", "hc_l2", "pgpool_cache", "pgpool_off"]
 CONFIG_TITLE = {
     "plain": "plain PG",
     "hc_off": "hc disabled",
     "hc_on": "hc on (L1 hit)",
     "hc_miss": "hc miss",
+    "hc_l2": "hc L2 hit (standby)",
+    "redis_get": "Redis GET",
     "pgpool_cache": "pgpool cache",
     "pgpool_off": "pgpool no cache",
 }
@@ -126,7 +128,7 @@ def main():
       "A transaction is one statement except for TPC-B (7 statements).")
     w("")
     head = ["statement", "proto", "c"] + [CONFIG_TITLE[c] for c in CONFIGS] + [
-        "hc hit %", "pgpool hit %",
+        "hc hit %", "L2 hit %", "pgpool hit %",
         "hc on ÷ plain tps", "hc on ÷ plain CPU/q",
         "disabled ÷ plain tps", "disabled ÷ plain CPU/q",
         "hc on ÷ pgpool cache CPU/q", "hc on ÷ pgpool cache tps"]
@@ -137,7 +139,7 @@ def main():
         for cfg in CONFIGS:
             t, c = get(cell, cfg, "tps"), get(cell, cfg, "cpu")
             row.append("" if t is None else f"{fmt_int(t)} / {c:,}")
-        for cfg in ("hc_on", "pgpool_cache"):
+        for cfg in ("hc_on", "hc_l2", "pgpool_cache"):
             h = get(cell, cfg, "hit")
             row.append("" if h is None else f"{h:.1f}")
         row += [
@@ -188,6 +190,8 @@ def main():
       "during a measurement by anything but the measured servers and pgbench (other "
       "users' jobs, the kernel, hypervisor steal).")
     w("")
+    l2_table(w, cells, get)
+    targets(w, cells, get)
     (out / "results.md").write_text("\n".join(md) + "\n")
 
     with open(out / "summary.csv", "w", newline="") as f:
@@ -195,7 +199,7 @@ def main():
         cw.writerow(["statement", "protocol", "clients", "config", "reps", "tps_median",
                      "latency_ms_median", "cpu_us_per_txn_median", "hit_pct", "tps_spread"])
         for cell in cells:
-            for cfg in CONFIGS:
+            for cfg in CONFIGS + ["redis_get"]:
                 m = med.get(cell + (cfg,))
                 if m:
                     cw.writerow(list(cell) + [cfg, m["n"], f"{m['tps']:.1f}",
@@ -204,6 +208,116 @@ def main():
                                               f"{m['spread']:.3f}"])
 
     chart(out, cells, get)
+
+
+def l2_table(w, cells, get):
+    """L2 hits on the standby against a plain Redis GET of the same size."""
+    rows = [c for c in cells if get(c, "hc_l2", "lat") is not None]
+    if not rows:
+        return
+    w("## L2 hits against a Redis GET of the same size")
+    w("")
+    w("\"L2 hit\" is a statement served from Redis on a standby whose own L1 is off "
+      "(`hybridcache.standby_l1 = off`); its CPU includes the Redis server's. "
+      "\"Redis GET\" is redis-benchmark reading a value of the size the standby read, "
+      "from as many clients over TCP loopback (measured once, with the simple-protocol "
+      "rows). The target is an L2 hit within 1.5 × the Redis GET plus an L1 hit.")
+    w("")
+    head = ["statement", "proto", "c", "L2 hit ms", "Redis GET ms", "L1 hit ms",
+            "L2 ÷ (GET + L1)", "L2 ÷ (1.5 × GET + L1)", "L2 hit CPU µs/q",
+            "Redis GET CPU µs/q", "L2 hit %"]
+    w("| " + " | ".join(head) + " |")
+    w("|" + "---|" * 3 + "---:|" * (len(head) - 3))
+    for cell in rows:
+        l2 = get(cell, "hc_l2", "lat")
+        rg = get(cell[:1] + ("simple",) + cell[2:], "redis_get", "lat")
+        l1 = get(cell, "hc_on", "lat")
+        rgc = get(cell[:1] + ("simple",) + cell[2:], "redis_get", "cpu")
+        h = get(cell, "hc_l2", "hit")
+        row = [STATEMENT_TITLE.get(cell[0], cell[0]), cell[1], str(cell[2]),
+               f"{l2:.3f}", "" if rg is None else f"{rg:.3f}",
+               "" if l1 is None else f"{l1:.3f}",
+               fmt_ratio(l2, None if rg is None or l1 is None else rg + l1),
+               fmt_ratio(l2, None if rg is None or l1 is None else 1.5 * rg + l1),
+               f"{get(cell, 'hc_l2', 'cpu'):,}", "" if rgc is None else f"{rgc:,}",
+               "" if h is None else f"{h:.1f}"]
+        w("| " + " | ".join(row) + " |")
+    w("")
+
+
+def targets(w, cells, get):
+    """The performance targets of the project, checked against the medians."""
+    def cell(stmt, proto, c):
+        return (stmt, proto, c)
+
+    def ratio(a, b):
+        return None if a is None or b is None or b == 0 else a / b
+
+    checks = []
+
+    def add(what, value, goal, higher_is_better=True):
+        if value is None:
+            return
+        ok = value >= goal if higher_is_better else value <= goal
+        checks.append((what, value, ("≥ " if higher_is_better else "≤ ") + f"{goal:g}", ok))
+
+    for proto, goal in (("simple", 2000), ("prepared", 4000)):
+        add(f"GROUP BY: uncached ÷ L1 hit latency, {proto}, 1 client",
+            ratio(get(cell("agg", proto, 1), "plain", "lat"),
+                  get(cell("agg", proto, 1), "hc_on", "lat")), goal)
+    for stmt in ("join", "agg"):
+        for c in (1, 4):
+            add(f"{stmt}: CPU per hit ÷ pgpool's hit, simple, {c} client{'s' * (c > 1)}",
+                ratio(get(cell(stmt, "simple", c), "hc_on", "cpu"),
+                      get(cell(stmt, "simple", c), "pgpool_cache", "cpu")), 1.5, False)
+            best = [get(cell(stmt, p, c), "pgpool_cache", "cpu") for p in ("simple", "prepared")]
+            best = [b for b in best if b]
+            add(f"{stmt}: CPU per hit ÷ pgpool's best hit, prepared, {c} client{'s' * (c > 1)}",
+                ratio(get(cell(stmt, "prepared", c), "hc_on", "cpu"),
+                      min(best) if best else None), 1.0, False)
+    for stmt in ("select1", "pk"):
+        for proto in ("simple", "prepared"):
+            for c in (1, 4):
+                for cfg in ("hc_on", "hc_off"):
+                    add(f"{SHORT[stmt]}: tps {CONFIG_TITLE[cfg]} ÷ plain, {proto}, {c} client{'s' * (c > 1)}",
+                        ratio(get(cell(stmt, proto, c), cfg, "tps"),
+                              get(cell(stmt, proto, c), "plain", "tps")), 0.95)
+    for proto in ("simple", "prepared"):
+        for c in (1, 4):
+            m = cell("mixed", proto, c)
+            add(f"mixed: tps ÷ pgpool cache, {proto}, {c} client{'s' * (c > 1)}",
+                ratio(get(m, "hc_on", "tps"), get(m, "pgpool_cache", "tps")), 1.5)
+            add(f"mixed: tps ÷ plain, {proto}, {c} client{'s' * (c > 1)}",
+                ratio(get(m, "hc_on", "tps"), get(m, "plain", "tps")), 3.0)
+    for c in (1, 4):
+        add(f"TPC-B: tps ÷ plain, simple, {c} client{'s' * (c > 1)}",
+            ratio(get(cell("tpcb", "simple", c), "hc_on", "tps"),
+                  get(cell("tpcb", "simple", c), "plain", "tps")), 0.95)
+    for stmt in ("pk", "join", "agg"):
+        for proto in ("simple", "prepared"):
+            for c in (1, 4):
+                k = cell(stmt, proto, c)
+                rg = get(cell(stmt, "simple", c), "redis_get", "lat")
+                l1 = get(k, "hc_on", "lat")
+                add(f"{stmt}: L2 hit ÷ (1.5 × Redis GET + L1 hit) latency, {proto}, {c} client{'s' * (c > 1)}",
+                    ratio(get(k, "hc_l2", "lat"), None if rg is None or l1 is None else 1.5 * rg + l1),
+                    1.0, False)
+    for stmt in ("pk", "join", "agg"):
+        for proto in ("simple", "prepared"):
+            add(f"{stmt}: L1 hit tps, 4 clients ÷ 1 client, {proto}",
+                ratio(get(cell(stmt, proto, 4), "hc_on", "tps"),
+                      get(cell(stmt, proto, 1), "hc_on", "tps")), 1.8)
+    if not checks:
+        return
+    w("## Targets")
+    w("")
+    w(f"{sum(ok for *_, ok in checks)} of {len(checks)} met.")
+    w("")
+    w("| target | measured | goal | met |")
+    w("|---|---:|---:|---|")
+    for what, value, goal, ok in checks:
+        w(f"| {what} | {value:.3g} | {goal} | {'yes' if ok else '**no**'} |")
+    w("")
 
 
 def chart(out, cells, get):
@@ -220,7 +334,8 @@ def chart(out, cells, get):
                 f.write(label + "\t" + "\t".join("?" if v is None else f"{v:.2f}" for v in vals)
                         + "\n")
     colors = {"plain": "#4d4d4d", "hc_off": "#9e9e9e", "hc_on": "#1f77b4",
-              "hc_miss": "#aec7e8", "pgpool_cache": "#d62728", "pgpool_off": "#ff9896"}
+              "hc_miss": "#aec7e8", "hc_l2": "#2ca02c", "pgpool_cache": "#d62728",
+              "pgpool_off": "#ff9896"}
     gp = [
         f"set terminal pngcairo size 1700,{450 * len(clients) + 60} font 'DejaVu Sans,11'",
         "set output 'chart.png'",

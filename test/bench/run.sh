@@ -3,13 +3,15 @@
 # run.sh - hybridcache benchmark harness.
 #
 # Measures, side by side in one run with alternating repetitions, plain
-# PostgreSQL 15, hybridcache (disabled, L1 hits, misses) and pgpool-II's
-# in-memory query cache (on and off) with pgbench, plus TPC-B.  Reports tps,
+# PostgreSQL 15, hybridcache (disabled, L1 hits, misses, L2 hits on a
+# standby whose L1 is off, with a plain Redis GET of the same size beside
+# them) and pgpool-II's in-memory query cache (on and off) with pgbench,
+# plus TPC-B.  Reports tps,
 # average latency and server CPU per transaction in
 # test/bench/results/<timestamp>/ (results.md, chart.png, raw.csv, logs/).
 # See test/bench/README.md for what each configuration means.
 #
-#   test/bench/run.sh            full run (~25 min)
+#   test/bench/run.sh            full run (~32 min)
 #   QUICK=1 test/bench/run.sh    smoke test (~3 min, fewer combinations)
 #
 # Environment (defaults in brackets, QUICK=1 defaults after the slash):
@@ -23,7 +25,9 @@
 #   BENCH_CLIENTS     pgbench -c (= -j)     [1 4 / 4]
 #   BENCH_TPCB_PROTOCOLS  protocols for TPC-B [simple]
 #   BENCH_SCALE       pgbench scale factor  [10]
-#   BENCH_PORT        plain PostgreSQL port; hybridcache uses +1   [57432]
+#   BENCH_PORT        plain PostgreSQL port; hybridcache uses +1, the
+#                     L2 primary +2 and its standby +3             [57432]
+#   BENCH_REDIS_PORT  Redis for the L2 configurations             [57379]
 #   BENCH_PGPOOL_PORT pgpool with cache; pgpool without cache uses -1 [57999]
 #   BENCH_OUT         output directory      [test/bench/results/<timestamp>]
 #   BENCH_KEEP_TMP=1  keep the temporary directory (clusters, logs)
@@ -39,6 +43,9 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PG_BIN=/usr/lib/postgresql/15/bin
 PGPOOL=/usr/sbin/pgpool
 PYTHON=/usr/bin/python3
+REDIS_SERVER=/usr/bin/redis-server
+REDIS_CLI=/usr/bin/redis-cli
+REDIS_BENCH=/usr/bin/redis-benchmark
 DB=bench
 
 QUICK=${QUICK:-0}
@@ -57,6 +64,9 @@ TPCB_PROTOCOLS=${BENCH_TPCB_PROTOCOLS:-simple}
 SCALE=${BENCH_SCALE:-10}
 PG_PORT=${BENCH_PORT:-57432}
 HC_PORT=$((PG_PORT + 1))
+HCR_PORT=$((PG_PORT + 2))     # hybridcache with Redis: the primary ...
+HCS_PORT=$((PG_PORT + 3))     # ... and its standby, where L2 hits are measured
+REDIS_PORT=${BENCH_REDIS_PORT:-57379}
 POOL_PORT=${BENCH_PGPOOL_PORT:-57999}
 POOL_OFF_PORT=$((POOL_PORT - 1))
 OUT=${BENCH_OUT:-$HERE/results/$(date +%Y%m%d-%H%M%S)}
@@ -73,7 +83,7 @@ log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 is_root() { [ "$(id -u)" -eq 0 ]; }
 
-for v in SECS WARM REPS SCALE PG_PORT POOL_PORT; do
+for v in SECS WARM REPS SCALE PG_PORT POOL_PORT REDIS_PORT; do
 	[[ "${!v}" =~ ^[0-9]+$ ]] || die "$v must be a non-negative integer: ${!v}"
 done
 { [ "$SECS" -ge 1 ] && [ "$REPS" -ge 1 ]; } || die "BENCH_SECONDS and BENCH_REPS must be >= 1"
@@ -96,7 +106,8 @@ MAX_CONNECTIONS=$((2 * POOL_CHILDREN + MAX_CLIENTS + 10))
 
 install_deps()
 {
-	local pkgs=(postgresql-15 postgresql-client-15 pgpool2 gnuplot-nox python3)
+	local pkgs=(postgresql-15 postgresql-client-15 pgpool2 gnuplot-nox python3
+		redis-server redis-tools)
 	local missing=() p
 	for p in "${pkgs[@]}"; do
 		[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] ||
@@ -117,14 +128,15 @@ install_deps()
 }
 
 install_deps
-for f in "$PG_BIN/pgbench" "$PG_BIN/initdb" "$PGPOOL" "$PYTHON" /usr/bin/gnuplot; do
+for f in "$PG_BIN/pgbench" "$PG_BIN/initdb" "$PG_BIN/pg_basebackup" "$PGPOOL" "$PYTHON" \
+	/usr/bin/gnuplot "$REDIS_SERVER" "$REDIS_CLI" "$REDIS_BENCH"; do
 	[ -x "$f" ] || die "missing $f"
 done
 [ -f "$("$PG_BIN/pg_config" --pkglibdir)/hybridcache.so" ] ||
 	die "hybridcache is not installed: run 'make install' first"
 
 port_in_use() { (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for p in "$PG_PORT" "$HC_PORT" "$POOL_PORT" "$POOL_OFF_PORT"; do
+for p in "$PG_PORT" "$HC_PORT" "$HCR_PORT" "$HCS_PORT" "$POOL_PORT" "$POOL_OFF_PORT" "$REDIS_PORT"; do
 	port_in_use "$p" && die "port $p is already in use (set BENCH_PORT / BENCH_PGPOOL_PORT)"
 done
 
@@ -152,11 +164,16 @@ cleanup()
 	for pid in "${POOL_PIDS[@]}"; do
 		wait "$pid" 2>/dev/null
 	done
-	for d in plain hc; do
+	for d in hcs plain hc hcr; do
 		if [ -f "$WORK/$d/postmaster.pid" ]; then
 			as_owner "$PG_BIN/pg_ctl" -D "$WORK/$d" -m fast -w -s stop
 		fi
 	done
+	if [ -f "$WORK/redis/redis.pid" ]; then
+		pid=$(cat "$WORK/redis/redis.pid")
+		kill "$pid" 2>/dev/null
+		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	fi
 	if [ "$KEEP_TMP" = 1 ] || [ $rc -ne 0 ]; then
 		log "kept temporary directory $WORK"
 	else
@@ -221,18 +238,56 @@ hybridcache.shared_memory = $HC_SHARED_MEMORY
 hybridcache.max_entries = $HC_MAX_ENTRIES
 hybridcache.min_exec_time = $HC_MIN_EXEC_TIME
 EOF
+# the same again with Redis, as the primary of a standby whose L1 is off:
+# every statement served from the cache there is an L2 hit
+as_owner cp -a "$WORK/plain" "$WORK/hcr"
+cat >>"$WORK/hcr/postgresql.conf" <<EOF
+port = $HCR_PORT
+shared_preload_libraries = 'hybridcache'
+hybridcache.shared_memory = $HC_SHARED_MEMORY
+hybridcache.max_entries = $HC_MAX_ENTRIES
+hybridcache.min_exec_time = $HC_MIN_EXEC_TIME
+hybridcache.l2_min_exec_time = 0
+hybridcache.redis_url = 'redis://127.0.0.1:$REDIS_PORT'
+hybridcache.standby_l1 = off
+EOF
+log "starting Redis ($("$REDIS_SERVER" --version | cut -d' ' -f1-3))"
+as_owner mkdir -p "$WORK/redis"
+as_owner "$REDIS_SERVER" --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$WORK/redis" \
+	--daemonize yes --pidfile "$WORK/redis/redis.pid" --logfile "$WORK/redis/redis.log" \
+	--save '' --appendonly no >/dev/null
+for _ in $(seq 100); do
+	[ "$("$REDIS_CLI" -p "$REDIS_PORT" PING 2>/dev/null)" = PONG ] && [ -s "$WORK/redis/redis.pid" ] && break
+	sleep 0.1
+done
+[ "$("$REDIS_CLI" -p "$REDIS_PORT" PING 2>/dev/null)" = PONG ] || die "Redis did not start"
+REDIS_PID=$(cat "$WORK/redis/redis.pid")
+
 start_cluster plain
 start_cluster hc
+start_cluster hcr
 psql_at "$HC_PORT" -d "$DB" -c "CREATE EXTENSION hybridcache"
+psql_at "$HCR_PORT" -d "$DB" -c "CREATE EXTENSION hybridcache"
+log "creating the standby of the Redis cluster"
+as_owner "$PG_BIN/pg_basebackup" -h "$WORK" -p "$HCR_PORT" -U postgres -D "$WORK/hcs" -R -X stream -c fast
+echo "port = $HCS_PORT" | as_owner tee -a "$WORK/hcs/postgresql.conf" >/dev/null
+start_cluster hcs
+for _ in $(seq 100); do
+	[ "$(psql_at "$HCS_PORT" -d "$DB" -c "SELECT state FROM hybridcache_redis_stats()" 2>/dev/null)" = up ] && break
+	sleep 0.1
+done
+[ "$(psql_at "$HCS_PORT" -d "$DB" -c "SELECT state FROM hybridcache_redis_stats()")" = up ] ||
+	die "the standby cannot use Redis"
 HC_VERSION=$(psql_at "$HC_PORT" -d "$DB" -c "SELECT hybridcache_version()")
 [ -z "$(psql_at "$PG_PORT" -d "$DB" -c "SHOW shared_preload_libraries")" ] ||
 	die "the plain cluster preloads libraries"
-for port in "$PG_PORT" "$HC_PORT"; do
+for port in "$PG_PORT" "$HC_PORT" "$HCR_PORT" "$HCS_PORT"; do
 	psql_at "$port" -d "$DB" -c "SELECT sum(pg_prewarm(oid::regclass)) FROM pg_class
 		WHERE relname LIKE 'pgbench\_%' AND relkind IN ('r', 'i')" >/dev/null
 done
 PLAIN_PID=$(head -1 "$WORK/plain/postmaster.pid")
 HC_PID=$(head -1 "$WORK/hc/postmaster.pid")
+HCS_PID=$(head -1 "$WORK/hcs/postmaster.pid")
 
 # -------------------------------------------------------------------- pgpool
 
@@ -335,7 +390,7 @@ configs_for() # statement -> configurations, in their base order
 {
 	case $1 in
 		select1|mixed|mixed_ro) echo "plain hc_off hc_on pgpool_cache pgpool_off" ;;
-		pk|join|agg) echo "plain hc_off hc_on hc_miss pgpool_cache pgpool_off" ;;
+		pk|join|agg) echo "plain hc_off hc_on hc_miss hc_l2 redis_get pgpool_cache pgpool_off" ;;
 		tpcb) echo "plain hc_on" ;;
 		*) die "unknown statement $1" ;;
 	esac
@@ -353,6 +408,8 @@ run_pgbench() # statement protocol clients config seconds
 		hc_off) opts="-c hybridcache.enabled=off" ;;
 		hc_on) ;;
 		hc_miss) nonce_max=$MISS_NONCE_MAX ;;
+		hc_l2) conn=(-h "$WORK" -p "$HCS_PORT") ;;
+		hc_l2_fill) conn=(-h "$WORK" -p "$HCR_PORT") ;;
 		pgpool_cache) conn=(-h 127.0.0.1 -p "$POOL_PORT") ;;
 		pgpool_off) conn=(-h 127.0.0.1 -p "$POOL_OFF_PORT") ;;
 	esac
@@ -374,6 +431,8 @@ run_pgbench() # statement protocol clients config seconds
 hit_counters() # config -> "hits lookups" (pgpool: raw "num_cache_hits num_selects")
 {
 	case $1 in
+		hc_l2) psql_at "$HCS_PORT" -d "$DB" -F ' ' \
+			-c "SELECT l2_hits, l1_hits + l2_hits + misses FROM hybridcache_stats()" ;;
 		hc_*) psql_at "$HC_PORT" -d "$DB" -F ' ' \
 			-c "SELECT l1_hits, l1_hits + misses FROM hybridcache_stats()" ;;
 		pgpool_cache) pool_cache_stats "$POOL_PORT" ;;
@@ -408,6 +467,10 @@ warm_up() # statement protocol clients config
 	[ "$WARM" -gt 0 ] || return 0
 	case $cfg in
 		hc_on) ;;
+		hc_l2)
+			# only a primary stores in L2: fill it there, then note the size
+			# of the values the standby reads, for the Redis GET beside it
+			cfg=hc_l2_fill ;;
 		pgpool_cache)
 			if [ "$proto" = prepared ] && [[ "$stmt" != mixed* ]]; then
 				proto=extended
@@ -415,7 +478,44 @@ warm_up() # statement protocol clients config
 		*) return 0 ;;
 	esac
 	run_pgbench "$stmt" "$proto" "$clients" "$cfg" "$WARM" \
-		>"$OUT/logs/$stmt-$2-c$clients-$cfg-warmup.log" || true
+		>"$OUT/logs/$stmt-$2-c$clients-$4-warmup.log" || true
+	if [ "$cfg" = hc_l2_fill ]; then
+		local b0 h0 b1 h1
+		read -r b0 h0 < <(psql_at "$HCS_PORT" -d "$DB" -F ' ' \
+			-c "SELECT bytes_received, l2_hits FROM hybridcache_redis_stats()")
+		"$PG_BIN/pgbench" -n -U postgres -h "$WORK" -p "$HCS_PORT" -M "$proto" -t 50 \
+			-f "$HERE/$stmt.sql" -D nonce_max=1 -s "$SCALE" "$DB" >/dev/null 2>&1 || true
+		read -r b1 h1 < <(psql_at "$HCS_PORT" -d "$DB" -F ' ' \
+			-c "SELECT bytes_received, l2_hits FROM hybridcache_redis_stats()")
+		L2_VALUE_SIZE=$(( h1 > h0 ? (b1 - b0) / (h1 - h0) : 0 ))
+		log "$stmt $proto: L2 values of $L2_VALUE_SIZE bytes"
+	fi
+}
+
+# A plain Redis GET of a value of the size the standby reads, with
+# redis-benchmark from the same number of clients: the floor of an L2 hit.
+# Prints pgbench-like "tps = ...", "latency average = ... ms" and
+# "number of transactions actually processed: ..." lines.
+run_redis_get() # clients seconds
+{
+	local clients=$1 secs=$2 size=${L2_VALUE_SIZE:-0} n out rps
+	[ "$size" -gt 0 ] || { echo "no L2 value size known"; return 1; }
+	# redis-benchmark GETs the key "key:__rand_int__" (no -r): give it a
+	# value of the size first, or every GET would read nothing
+	head -c "$size" /dev/zero | tr '\0' x |
+		"$REDIS_CLI" -p "$REDIS_PORT" -x SET 'key:__rand_int__' >/dev/null || return 1
+	# about secs seconds at ~25k GETs per second and client
+	n=$((secs * 25000 * clients))
+	out=$("$REDIS_BENCH" -h 127.0.0.1 -p "$REDIS_PORT" -c "$clients" -n "$n" \
+		-t get -q 2>&1 | tr '\r' '\n') || return 1
+	rps=$(sed -n 's/^GET: \([0-9.]*\) requests per second.*/\1/p' <<<"$out" | tail -1)
+	[ -n "$rps" ] || { printf '%s\n' "$out"; return 1; }
+	printf '%s\n' "$out" | tail -1
+	echo "value size = $size bytes, $("$REDIS_CLI" -p "$REDIS_PORT" STRLEN 'key:__rand_int__') read by each GET"
+	echo "number of transactions actually processed: $n"
+	awk -v r="$rps" -v c="$clients" 'BEGIN {
+		printf "latency average = %.3f ms\n", 1000 * c / r
+		printf "tps = %f (without initial connection time)\n", r }'
 }
 
 CSV=$OUT/raw.csv
@@ -437,6 +537,8 @@ measure() # statement protocol clients config rep
 	local stmt=$1 proto=$2 clients=$3 cfg=$4 rep=$5
 	local name="$stmt-$proto-c$clients-$cfg-r$rep" roots=("$PLAIN_PID")
 	case $cfg in
+		hc_l2) roots=("$HCS_PID" "$REDIS_PID") ;;
+		redis_get) roots=("$REDIS_PID") ;;
 		hc_*) roots=("$HC_PID") ;;
 		pgpool_cache) roots+=("$POOL_PID") ;;
 		pgpool_off) roots+=("$POOL_OFF_PID") ;;
@@ -449,7 +551,15 @@ measure() # statement protocol clients config rep
 	read -r s0 p0 b0 st0 < <("$PYTHON" "$HERE/procstat.py" "${roots[@]}")
 	children_cpu_us k0
 	t0=$(date +%s%N)
-	if ! out=$(run_pgbench "$stmt" "$proto" "$clients" "$cfg" "$SECS"); then
+	if [ "$cfg" = redis_get ]; then
+		# one protocol is enough for Redis
+		[ "$proto" = simple ] || return 0
+		if ! out=$(run_redis_get "$clients" "$SECS"); then
+			printf '%s\n' "$out" >"$OUT/logs/$name.log"
+			log "redis-benchmark failed for $name, see $OUT/logs/$name.log"
+			return 0
+		fi
+	elif ! out=$(run_pgbench "$stmt" "$proto" "$clients" "$cfg" "$SECS"); then
 		printf '%s\n' "$out" >"$OUT/logs/$name.log"
 		log "pgbench failed for $name, see $OUT/logs/$name.log"
 		return 0
@@ -504,6 +614,7 @@ ncpu=$NCPU
 cpu_model=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
 postgresql=$("$PG_BIN/postgres" --version)
 pgpool=$("$PGPOOL" --version 2>&1)
+redis=$("$REDIS_SERVER" --version | cut -d' ' -f1-3)
 hybridcache=$HC_VERSION
 quick=$QUICK
 seconds=$SECS
