@@ -838,40 +838,14 @@ ns_prefix(char *buf, Size size)
 					PG_VERSION_NUM / 10000, HC_FORMAT_VERSION);
 }
 
+/* A key of this cluster's namespace: "<namespace>:<what>". */
 static char *
-key_heartbeat(void)
+ns_key(const char *what)
 {
 	char		ns[256];
 
 	ns_prefix(ns, sizeof(ns));
-	return psprintf("%s:hb", ns);
-}
-
-static char *
-key_epoch(void)
-{
-	char		ns[256];
-
-	ns_prefix(ns, sizeof(ns));
-	return psprintf("%s:epoch", ns);
-}
-
-static char *
-key_stream(void)
-{
-	char		ns[256];
-
-	ns_prefix(ns, sizeof(ns));
-	return psprintf("%s:s", ns);
-}
-
-static char *
-key_stream_counter(void)
-{
-	char		ns[256];
-
-	ns_prefix(ns, sizeof(ns));
-	return psprintf("%s:sn", ns);
+	return psprintf("%s:%s", ns, what);
 }
 
 static char *
@@ -883,26 +857,26 @@ key_generation(Oid dbid, Oid relid)
 	return psprintf("%s:g:%u:%u", ns, dbid, relid);
 }
 
+/*
+ * The key of one result: its entry (kind "e"), or the primary's lease on
+ * computing it (kind "l", single-flight).
+ */
 static char *
-key_entry(Oid dbid, const hcKey *key)
+key_result(const char *kind, Oid dbid, const hcKey *key)
 {
 	char		ns[256];
 
 	ns_prefix(ns, sizeof(ns));
-	return psprintf("%s:e:%u:%016" INT64_MODIFIER "x%016" INT64_MODIFIER "x",
-					ns, dbid, key->hi, key->lo);
+	return psprintf("%s:%s:%u:%016" INT64_MODIFIER "x%016" INT64_MODIFIER "x",
+					ns, kind, dbid, key->hi, key->lo);
 }
 
-/* the primary's lease on computing one result (single-flight) */
-static char *
-key_lease(Oid dbid, const hcKey *key)
-{
-	char		ns[256];
-
-	ns_prefix(ns, sizeof(ns));
-	return psprintf("%s:l:%u:%016" INT64_MODIFIER "x%016" INT64_MODIFIER "x",
-					ns, dbid, key->hi, key->lo);
-}
+#define key_heartbeat()			ns_key("hb")
+#define key_epoch()				ns_key("epoch")
+#define key_stream()			ns_key("s")
+#define key_stream_counter()	ns_key("sn")
+#define key_entry(dbid, key)	key_result("e", (dbid), (key))
+#define key_lease(dbid, key)	key_result("l", (dbid), (key))
 
 /* A fresh random starting value for generations: 12 decimal digits. */
 static char *

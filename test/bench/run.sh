@@ -229,28 +229,29 @@ psql_at "$PG_PORT" -d postgres -c "CREATE DATABASE $DB"
 psql_at "$PG_PORT" -d "$DB" -c "CREATE EXTENSION pg_prewarm"
 as_owner "$PG_BIN/pg_ctl" -D "$WORK/plain" -m fast -w -s stop
 
-log "copying it into the hybridcache cluster"
-as_owner cp -a "$WORK/plain" "$WORK/hc"
-cat >>"$WORK/hc/postgresql.conf" <<EOF
-port = $HC_PORT
+hc_conf() # port -> the settings of a hybridcache cluster
+{
+	cat <<EOF
+port = $1
 shared_preload_libraries = 'hybridcache'
 hybridcache.shared_memory = $HC_SHARED_MEMORY
 hybridcache.max_entries = $HC_MAX_ENTRIES
 hybridcache.min_exec_time = $HC_MIN_EXEC_TIME
 EOF
+}
+
+log "copying it into the hybridcache cluster"
+as_owner cp -a "$WORK/plain" "$WORK/hc"
+hc_conf "$HC_PORT" >>"$WORK/hc/postgresql.conf"
 # the same again with Redis, as the primary of a standby whose L1 is off:
 # every statement served from the cache there is an L2 hit
 as_owner cp -a "$WORK/plain" "$WORK/hcr"
-cat >>"$WORK/hcr/postgresql.conf" <<EOF
-port = $HCR_PORT
-shared_preload_libraries = 'hybridcache'
-hybridcache.shared_memory = $HC_SHARED_MEMORY
-hybridcache.max_entries = $HC_MAX_ENTRIES
-hybridcache.min_exec_time = $HC_MIN_EXEC_TIME
-hybridcache.l2_min_exec_time = 0
-hybridcache.redis_url = 'redis://127.0.0.1:$REDIS_PORT'
-hybridcache.standby_l1 = off
-EOF
+{
+	hc_conf "$HCR_PORT"
+	echo "hybridcache.l2_min_exec_time = 0"
+	echo "hybridcache.redis_url = 'redis://127.0.0.1:$REDIS_PORT'"
+	echo "hybridcache.standby_l1 = off"
+} >>"$WORK/hcr/postgresql.conf"
 log "starting Redis ($("$REDIS_SERVER" --version | cut -d' ' -f1-3))"
 as_owner mkdir -p "$WORK/redis"
 as_owner "$REDIS_SERVER" --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$WORK/redis" \

@@ -18,16 +18,8 @@ $redis->start;
 my $budget_ms = 20;
 my $node = PostgreSQL::Test::Cluster->new('faults');
 $node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'hybridcache'
-hybridcache.min_exec_time = 0
-hybridcache.l2_min_exec_time = 0
-hybridcache.redis_url = '@{[ $redis->url ]}'
-hybridcache.redis_timeout = ${budget_ms}ms
-hybridcache.redis_heartbeat_timeout = 1s
-hybridcache.redis_backoff_min = 100ms
-hybridcache.redis_backoff_max = 500ms
-});
+$node->append_conf('postgresql.conf',
+	$redis->l2_conf(redis_timeout => "${budget_ms}ms", redis_backoff_max => '500ms'));
 $node->start;
 $node->safe_psql('postgres', q{
 CREATE EXTENSION hybridcache;

@@ -17,16 +17,7 @@ $redis->start;
 
 my $primary = PostgreSQL::Test::Cluster->new('primary');
 $primary->init(allows_streaming => 1);
-$primary->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'hybridcache'
-hybridcache.min_exec_time = 0
-hybridcache.l2_min_exec_time = 0
-hybridcache.redis_url = '@{[ $redis->url ]}'
-hybridcache.redis_timeout = 1s
-hybridcache.redis_heartbeat_timeout = 1s
-hybridcache.redis_backoff_min = 100ms
-hybridcache.redis_backoff_max = 1s
-});
+$primary->append_conf('postgresql.conf', $redis->l2_conf);
 $primary->start;
 $primary->safe_psql('postgres', q{
 CREATE EXTENSION hybridcache;

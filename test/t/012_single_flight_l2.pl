@@ -18,15 +18,8 @@ $redis->start;
 
 my $primary = PostgreSQL::Test::Cluster->new('primary');
 $primary->init(allows_streaming => 1);
-$primary->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'hybridcache'
-hybridcache.min_exec_time = 0
-hybridcache.l2_min_exec_time = 0
-hybridcache.redis_url = '@{[ $redis->url ]}'
-hybridcache.redis_timeout = 1s
-hybridcache.redis_heartbeat_timeout = 1s
-hybridcache.single_flight_timeout = 4s
-});
+$primary->append_conf('postgresql.conf',
+	$redis->l2_conf(single_flight_timeout => '4s'));
 $primary->start;
 # slow(): declared IMMUTABLE so that the statement is cacheable; it logs
 # each time it really runs, on the server that runs it

@@ -26,6 +26,25 @@ sub new
 sub port { return $_[0]->{port}; }
 sub url { return "redis://127.0.0.1:$_[0]->{port}"; }
 
+# postgresql.conf lines for a server that uses this Redis as L2, caching
+# even the cheapest statements, with short timeouts for tests; %over
+# replaces or adds hybridcache.* settings (names without the prefix).
+sub l2_conf
+{
+	my ($self, %over) = @_;
+	my %set = (
+		min_exec_time => '0',
+		l2_min_exec_time => '0',
+		redis_url => "'" . $self->url . "'",
+		redis_timeout => '1s',
+		redis_heartbeat_timeout => '1s',
+		redis_backoff_min => '100ms',
+		redis_backoff_max => '1s',
+		%over);
+	return "shared_preload_libraries = 'hybridcache'\n"
+	  . join('', map { "hybridcache.$_ = $set{$_}\n" } sort keys %set);
+}
+
 sub start
 {
 	my ($self) = @_;
