@@ -37,6 +37,7 @@
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "utils/guc.h"
+#include "utils/memutils.h"
 
 PGDLLEXPORT void hybridcache_worker_main(Datum main_arg);
 
@@ -66,14 +67,21 @@ worker_exit(int code, Datum arg)
 void
 hybridcache_worker_main(Datum main_arg)
 {
+	MemoryContext tick_cxt;
+
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
 	BackgroundWorkerUnblockSignals();
 	before_shmem_exit(worker_exit, (Datum) 0);
 
+	/* what one round allocates (keys, commands) is freed after it */
+	tick_cxt = AllocSetContextCreate(TopMemoryContext, "hybridcache worker round",
+									 ALLOCSET_DEFAULT_SIZES);
+
 	for (;;)
 	{
 		long		timeout_ms;
+		MemoryContext oldcxt;
 
 		if (ShutdownRequestPending)
 			break;
@@ -84,7 +92,10 @@ hybridcache_worker_main(Datum main_arg)
 			hc_l2_config_reloaded();
 		}
 
+		oldcxt = MemoryContextSwitchTo(tick_cxt);
 		timeout_ms = hc_l2_worker_tick();
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextReset(tick_cxt);
 		if (timeout_ms > 0)
 		{
 			(void) WaitLatch(MyLatch,
