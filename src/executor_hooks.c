@@ -632,7 +632,7 @@ begin_run(hcQueryState *st, ScanDirection direction, uint64 count)
 	 * position, and stores only while the worker follows at all.
 	 */
 	l1_readable = hc_l1_readable();
-	l1_storable = l1_readable || hc_l1_storable();
+	l1_storable = hc_l1_storable();
 
 	filling_id = -1;
 	if (l1_readable && try_hit(st, &filling_id))
@@ -675,7 +675,7 @@ begin_run(hcQueryState *st, ScanDirection direction, uint64 count)
 	{
 		if (try_l2_hit(st))
 			return;
-		/* single-flight across servers, for full runs (see l2_lease()) */
+		/* single-flight across servers, for full runs (see lease_ms()) */
 		if (st->stamp.valid && count == 0 && hc_single_flight_timeout_ms > 0)
 		{
 			if (!RecoveryInProgress())
