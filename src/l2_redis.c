@@ -172,6 +172,19 @@ typedef struct hcRedisCmd
 	size_t	   *argvlen;
 } hcRedisCmd;
 
+/* A command made of argc C strings; len receives their lengths. */
+static void
+cmd_of_strings(hcRedisCmd *cmd, int argc, const char **argv, size_t *len)
+{
+	int			i;
+
+	for (i = 0; i < argc; i++)
+		len[i] = strlen(argv[i]);
+	cmd->argc = argc;
+	cmd->argv = argv;
+	cmd->argvlen = len;
+}
+
 static hcL2Shared *l2 = NULL;
 
 static void disconnect(void);
@@ -1113,11 +1126,7 @@ hc_l2_lookup(const hcKey *key, const Oid *deps, int ndeps,
 	argv[3 + nkeys] = maxlen_str;
 	argv[4 + nkeys] = random_seed();
 	argv[5 + nkeys] = conn_run_id;
-	for (i = 0; i < argc; i++)
-		argvlen[i] = strlen(argv[i]);
-	cmd.argc = argc;
-	cmd.argv = argv;
-	cmd.argvlen = argvlen;
+	cmd_of_strings(&cmd, argc, argv, argvlen);
 
 	reply = redis_exec1(&cmd, deadline, true);
 	*spent_us += GetCurrentTimestamp() - start;
@@ -1273,7 +1282,6 @@ hc_l2_take_lease(const hcKey *key, int lease_ms, int64 *spent_us)
 	size_t		argvlen[5];
 	char		px[16];
 	TimestampTz start;
-	int			i;
 
 	if (RecoveryInProgress() || !hc_l2_usable())
 		return;
@@ -1285,11 +1293,7 @@ hc_l2_take_lease(const hcKey *key, int lease_ms, int64 *spent_us)
 	argv[2] = "1";
 	argv[3] = "PX";
 	argv[4] = px;
-	for (i = 0; i < 5; i++)
-		argvlen[i] = strlen(argv[i]);
-	cmd.argc = 5;
-	cmd.argv = argv;
-	cmd.argvlen = argvlen;
+	cmd_of_strings(&cmd, 5, argv, argvlen);
 	start = GetCurrentTimestamp();
 	reply = redis_exec1(&cmd, budget_deadline(spent_us, start), true);
 	*spent_us += GetCurrentTimestamp() - start;
@@ -1382,11 +1386,7 @@ hc_l2_register_writes(const Oid *relids, int n, bool everything,
 	argv[3 + nkeys] = random_seed();
 	argv[4 + nkeys] = write_message(relids, n, everything, fxid);
 	argv[5 + nkeys] = HC_STREAM_MAXLEN;
-	for (i = 0; i < argc; i++)
-		argvlen[i] = strlen(argv[i]);
-	cmd.argc = argc;
-	cmd.argv = argv;
-	cmd.argvlen = argvlen;
+	cmd_of_strings(&cmd, argc, argv, argvlen);
 
 	HOLD_INTERRUPTS();
 	reply = redis_exec1(&cmd, budget_deadline(&spent_us, GetCurrentTimestamp()),
@@ -1589,11 +1589,7 @@ follow_stream(TimestampTz deadline)
 	argv[4] = key_stream_counter();
 	argv[5] = follow_id;
 	argv[6] = batch;
-	for (i = 0; i < 7; i++)
-		argvlen[i] = strlen(argv[i]);
-	cmd.argc = 7;
-	cmd.argv = argv;
-	cmd.argvlen = argvlen;
+	cmd_of_strings(&cmd, 7, argv, argvlen);
 	reply = redis_exec1(&cmd, deadline, false);
 	if (reply == NULL)
 	{
@@ -1665,11 +1661,7 @@ follow_stream(TimestampTz deadline)
 		HC_STREAM_BLOCK_MS, "STREAMS", key_stream(), follow_id};
 		size_t		xlen[8];
 
-		for (i = 0; i < 8; i++)
-			xlen[i] = strlen(xargv[i]);
-		cmd.argc = 8;
-		cmd.argv = xargv;
-		cmd.argvlen = xlen;
+		cmd_of_strings(&cmd, 8, xargv, xlen);
 		reply = redis_exec1(&cmd, GetCurrentTimestamp() +
 							(int64) (atoi(HC_STREAM_BLOCK_MS) + hc_redis_timeout_ms + 50) * 1000,
 							false);
@@ -1832,11 +1824,7 @@ hc_l2_worker_tick(void)
 		bump_argv[6] = random_seed();
 		bump_argv[7] = "f";
 		bump_argv[8] = HC_STREAM_MAXLEN;
-		for (i = 0; i < 9; i++)
-			bump_len[i] = strlen(bump_argv[i]);
-		cmds[ncmds].argc = 9;
-		cmds[ncmds].argv = bump_argv;
-		cmds[ncmds].argvlen = bump_len;
+		cmd_of_strings(&cmds[ncmds], 9, bump_argv, bump_len);
 		ncmds++;
 	}
 
@@ -1856,11 +1844,7 @@ hc_l2_worker_tick(void)
 	hb_argv[2] = hb_str;
 	hb_argv[3] = "PX";
 	hb_argv[4] = px_str;
-	for (i = 0; i < 5; i++)
-		hb_len[i] = strlen(hb_argv[i]);
-	cmds[ncmds].argc = 5;
-	cmds[ncmds].argv = hb_argv;
-	cmds[ncmds].argvlen = hb_len;
+	cmd_of_strings(&cmds[ncmds], 5, hb_argv, hb_len);
 	ncmds++;
 
 	publish = need_bump || lsn != published_lsn ||
@@ -1877,11 +1861,7 @@ hc_l2_worker_tick(void)
 		xadd_argv[5] = "0";
 		xadd_argv[6] = xadd_msg;
 		xadd_argv[7] = HC_STREAM_MAXLEN;
-		for (i = 0; i < 8; i++)
-			xadd_len[i] = strlen(xadd_argv[i]);
-		cmds[ncmds].argc = 8;
-		cmds[ncmds].argv = xadd_argv;
-		cmds[ncmds].argvlen = xadd_len;
+		cmd_of_strings(&cmds[ncmds], 8, xadd_argv, xadd_len);
 		ncmds++;
 	}
 
