@@ -456,18 +456,27 @@ try_hit(hcQueryState *st, int *filling_id)
 	return true;
 }
 
+/*
+ * How long the statement usually executes: its plan's last measured run,
+ * else the mean of its misses in the query statistics; -1 when unknown.
+ */
+static double
+expected_exec_ms(hcQueryState *st)
+{
+	if (st->info->measured > 0)
+		return st->info->last_exec_ms;
+	return hc_query_mean_exec_ms(st->qd);
+}
+
 /* Is a Redis round trip worth it for this statement? */
 static bool
 l2_worthwhile(hcQueryState *st)
 {
-	const hcPlanInfo *info = st->info;
 	double		ms;
 
 	if (hc_redis_target == NULL)
 		return false;
-	if (info->measured > 0)
-		return info->last_exec_ms >= hc_l2_min_exec_time_ms;
-	ms = hc_query_mean_exec_ms(st->qd);
+	ms = expected_exec_ms(st);
 	return ms < 0 || ms >= hc_l2_min_exec_time_ms;
 }
 
@@ -550,14 +559,6 @@ try_l2_hit(hcQueryState *st)
  * computing it too; when the lease ends first, or its Redis budget is
  * spent, it computes the result itself.
  */
-static double
-expected_exec_ms(hcQueryState *st)
-{
-	if (st->info->measured > 0)
-		return st->info->last_exec_ms;
-	return hc_query_mean_exec_ms(st->qd);
-}
-
 static int
 lease_ms(hcQueryState *st)
 {

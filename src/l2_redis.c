@@ -1424,13 +1424,18 @@ hc_l2_nudge_worker(void)
  * applied heartbeat position to cover the replay position too (every
  * commit replayed so far had its registration applied).
  */
+static uint64
+followed_lsn(void)
+{
+	if (l2 == NULL || hc_redis_target == NULL)
+		return 0;
+	return pg_atomic_read_u64(&l2->stream_lsn);
+}
+
 bool
 hc_l1_storable(void)
 {
-	if (!RecoveryInProgress())
-		return true;
-	return l2 != NULL && hc_redis_target != NULL &&
-		pg_atomic_read_u64(&l2->stream_lsn) != 0;
+	return !RecoveryInProgress() || followed_lsn() != 0;
 }
 
 bool
@@ -1440,9 +1445,7 @@ hc_l1_readable(void)
 
 	if (!RecoveryInProgress())
 		return true;
-	if (l2 == NULL || hc_redis_target == NULL)
-		return false;
-	covered = pg_atomic_read_u64(&l2->stream_lsn);
+	covered = followed_lsn();
 	/* generations read after this see what was applied before covered */
 	pg_read_barrier();
 	return covered != 0 && GetXLogReplayRecPtr(NULL) <= (XLogRecPtr) covered;
@@ -1453,7 +1456,7 @@ hc_l1_readable(void)
 /* How often the primary's worker runs: heartbeats and the stream's too. */
 #define HC_STREAM_TICK_MS		100
 /* the longest a standby's worker blocks waiting for new messages */
-#define HC_STREAM_BLOCK_MS		"100"
+#define HC_STREAM_BLOCK_MS		100
 /* a heartbeat goes to the stream at least this often, WAL moving or not */
 #define HC_STREAM_HEARTBEAT_MS	500
 
@@ -1558,8 +1561,8 @@ follow_stream(TimestampTz deadline)
 {
 	hcRedisCmd	cmd;
 	redisReply *reply;
-	const char *argv[7];
-	size_t		argvlen[7];
+	const char *argv[8];
+	size_t		argvlen[8];
 	char		batch[16];
 	uint64		seq = 0;
 	bool		caught_up = true;
@@ -1656,16 +1659,18 @@ follow_stream(TimestampTz deadline)
 		return 0;
 
 	/* wait for the next message; the next round reads it */
-	{
-		const char *xargv[8] = {"XREAD", "COUNT", "1", "BLOCK",
-		HC_STREAM_BLOCK_MS, "STREAMS", key_stream(), follow_id};
-		size_t		xlen[8];
-
-		cmd_of_strings(&cmd, 8, xargv, xlen);
-		reply = redis_exec1(&cmd, GetCurrentTimestamp() +
-							(int64) (atoi(HC_STREAM_BLOCK_MS) + hc_redis_timeout_ms + 50) * 1000,
-							false);
-	}
+	argv[0] = "XREAD";
+	argv[1] = "COUNT";
+	argv[2] = "1";
+	argv[3] = "BLOCK";
+	argv[4] = CppAsString2(HC_STREAM_BLOCK_MS);
+	argv[5] = "STREAMS";
+	argv[6] = key_stream();
+	argv[7] = follow_id;
+	cmd_of_strings(&cmd, 8, argv, argvlen);
+	reply = redis_exec1(&cmd, GetCurrentTimestamp() +
+						(int64) (HC_STREAM_BLOCK_MS + hc_redis_timeout_ms + 50) * 1000,
+						false);
 	if (reply == NULL)
 	{
 		set_stream_lsn(0);
