@@ -10,8 +10,8 @@
 # Environment:
 #   HYBRIDCACHE_DEMO_DIR     demo directory   (default /tmp/hybridcache-demo;
 #                            holds pgdata/, logs, the Unix socket, Redis files)
-#   HYBRIDCACHE_DEMO_PORT    PostgreSQL port  (default 55432)
-#   HYBRIDCACHE_DEMO_REDIS_PORT  Redis port   (default 56379)
+#   HYBRIDCACHE_DEMO_PORT    PostgreSQL port  (default 63432)
+#   HYBRIDCACHE_DEMO_REDIS_PORT  Redis port   (default 63379)
 #   HYBRIDCACHE_DEMO_NO_EXT=1    skip building/loading the extension (only
 #                            useful to test this script itself)
 #
@@ -26,8 +26,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/common.sh
 
 DEMO_DIR=${HYBRIDCACHE_DEMO_DIR:-/tmp/hybridcache-demo}
-DEMO_PORT=${HYBRIDCACHE_DEMO_PORT:-55432}
-REDIS_PORT=${HYBRIDCACHE_DEMO_REDIS_PORT:-56379}
+DEMO_PORT=${HYBRIDCACHE_DEMO_PORT:-63432}
+REDIS_PORT=${HYBRIDCACHE_DEMO_REDIS_PORT:-63379}
 NO_EXT=${HYBRIDCACHE_DEMO_NO_EXT:-0}
 PGDATA_DIR=$DEMO_DIR/pgdata
 MARKER=$DEMO_DIR/.hybridcache-demo     # proves the dir is ours to delete

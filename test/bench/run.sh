@@ -26,9 +26,9 @@
 #   BENCH_TPCB_PROTOCOLS  protocols for TPC-B [simple]
 #   BENCH_SCALE       pgbench scale factor  [10]
 #   BENCH_PORT        plain PostgreSQL port; hybridcache uses +1, the
-#                     L2 primary +2 and its standby +3             [57432]
-#   BENCH_REDIS_PORT  Redis for the L2 configurations             [57379]
-#   BENCH_PGPOOL_PORT pgpool with cache; pgpool without cache uses -1 [57999]
+#                     L2 primary +2 and its standby +3             [62432]
+#   BENCH_REDIS_PORT  Redis for the L2 configurations             [62379]
+#   BENCH_PGPOOL_PORT pgpool with cache; pgpool without cache uses -1 [62999]
 #   BENCH_OUT         output directory      [test/bench/results/<timestamp>]
 #   BENCH_KEEP_TMP=1  keep the temporary directory (clusters, logs)
 #
@@ -62,12 +62,12 @@ PROTOCOLS=${BENCH_PROTOCOLS:-simple prepared}
 CLIENTS=${BENCH_CLIENTS:-$def_clients}
 TPCB_PROTOCOLS=${BENCH_TPCB_PROTOCOLS:-simple}
 SCALE=${BENCH_SCALE:-10}
-PG_PORT=${BENCH_PORT:-57432}
+PG_PORT=${BENCH_PORT:-62432}
 HC_PORT=$((PG_PORT + 1))
 HCR_PORT=$((PG_PORT + 2))     # hybridcache with Redis: the primary ...
 HCS_PORT=$((PG_PORT + 3))     # ... and its standby, where L2 hits are measured
-REDIS_PORT=${BENCH_REDIS_PORT:-57379}
-POOL_PORT=${BENCH_PGPOOL_PORT:-57999}
+REDIS_PORT=${BENCH_REDIS_PORT:-62379}
+POOL_PORT=${BENCH_PGPOOL_PORT:-62999}
 POOL_OFF_PORT=$((POOL_PORT - 1))
 OUT=${BENCH_OUT:-$HERE/results/$(date +%Y%m%d-%H%M%S)}
 KEEP_TMP=${BENCH_KEEP_TMP:-0}

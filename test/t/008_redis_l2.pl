@@ -12,7 +12,7 @@ use RedisServer;
 use Test::More;
 use Time::HiRes qw(usleep);
 
-my $redis = RedisServer->new(port => 58391, persist => 1);
+my $redis = RedisServer->new(port => 61391, persist => 1);
 $redis->start;
 
 my $primary = PostgreSQL::Test::Cluster->new('primary');
@@ -206,7 +206,7 @@ my ($ret, $out, $err) = $primary->psql('postgres', 'SET ROLE alice; SHOW hybridc
 isnt($ret, 0, 'SHOW of the secret refused for ordinary roles');
 
 # (g) a wrong or missing password: a clear log line, L1-only operation
-my $locked = RedisServer->new(port => 58392, requirepass => 'right horse');
+my $locked = RedisServer->new(port => 61392, requirepass => 'right horse');
 $locked->start;
 my $pwfile = $primary->basedir . '/redis_password';
 sub write_password
@@ -226,7 +226,7 @@ for my $case (['missing', "hybridcache.redis_url = '@{[ $locked->url ]}'"],
 	ok($primary->poll_query_until('postgres',
 			"SELECT state = 'down' AND last_error LIKE 'auth:%' FROM hybridcache_redis_stats()"),
 		"$label password: Redis is down with an authentication error");
-	ok($primary->wait_for_log(qr/hybridcache could not authenticate to Redis at 127\.0\.0\.1:58392/, $offset),
+	ok($primary->wait_for_log(qr/hybridcache could not authenticate to Redis at 127\.0\.0\.1:61392/, $offset),
 		"$label password: clear log line");
 	ok(!$primary->log_contains('wrong battery', 0), "$label password: password not logged");
 	reset_stats($primary);

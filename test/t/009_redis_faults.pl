@@ -12,7 +12,7 @@ use RedisServer;
 use Test::More;
 use Time::HiRes qw(usleep);
 
-my $redis = RedisServer->new(port => 58393);
+my $redis = RedisServer->new(port => 61393);
 $redis->start;
 
 my $budget_ms = 20;

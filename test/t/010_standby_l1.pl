@@ -12,7 +12,7 @@ use RedisServer;
 use Test::More;
 use Time::HiRes qw(usleep);
 
-my $redis = RedisServer->new(port => 58394);
+my $redis = RedisServer->new(port => 61394);
 $redis->start;
 
 my $primary = PostgreSQL::Test::Cluster->new('primary');

@@ -13,7 +13,7 @@ use RedisServer;
 use Test::More;
 use Time::HiRes qw(usleep time);
 
-my $redis = RedisServer->new(port => 58395);
+my $redis = RedisServer->new(port => 61395);
 $redis->start;
 
 my $primary = PostgreSQL::Test::Cluster->new('primary');

@@ -6,6 +6,7 @@ package RedisServer;
 use strict;
 use warnings;
 use File::Path qw(make_path);
+use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(usleep);
@@ -56,9 +57,11 @@ sub start
 		'--appendonly', 'no',
 		'--save', ($self->{persist} ? '3600 1' : ''));
 	push @cmd, '--requirepass', $self->{requirepass} if $self->{requirepass};
+	die "port $self->{port} on 127.0.0.1 is in use: cannot start redis-server there"
+	  unless PostgreSQL::Test::Cluster::can_bind('127.0.0.1', $self->{port});
 	unlink "$self->{dir}/redis.pid";
 	system(@cmd) == 0 or die "could not start redis-server";
-	for (1 .. 100)
+	for (1 .. 200)
 	{
 		if (-s "$self->{dir}/redis.pid" && $self->cli_ok('PING'))
 		{
@@ -70,7 +73,10 @@ sub start
 		}
 		usleep(50_000);
 	}
-	die "redis-server on port $self->{port} did not come up";
+	my $log = PostgreSQL::Test::Utils::slurp_file("$self->{dir}/redis.log")
+	  if -f "$self->{dir}/redis.log";
+	die "redis-server on port $self->{port} did not come up within 10 s; its log:\n"
+	  . ($log // "(none)\n");
 }
 
 # redis-cli against this server; returns stdout without the trailing newline
