@@ -15,6 +15,7 @@ OBJS = \
 	src/eligibility.o \
 	src/fingerprint.o \
 	src/plan_hash.o \
+	src/plan_reuse.o \
 	src/result.o \
 	src/l1_store.o \
 	src/invalidation.o \

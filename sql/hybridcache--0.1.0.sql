@@ -29,6 +29,7 @@ CREATE FUNCTION hybridcache_stats(
     OUT hit_ratio double precision,
     OUT single_flight_waits bigint,
     OUT single_flight_timeouts bigint,
+    OUT plans_reused bigint,
     OUT stats_reset timestamptz)
 RETURNS record
 AS 'MODULE_PATHNAME', 'hybridcache_stats'

@@ -162,6 +162,13 @@ hc_extension_installed(void)
 	return extension_installed == 1;
 }
 
+/* Is no statement, function or utility command running in this backend? */
+bool
+hc_at_top_level(void)
+{
+	return exec_nesting == 0 && utility_nesting == 0;
+}
+
 static bool
 is_client_dest(CommandDest d)
 {
@@ -451,6 +458,7 @@ try_hit(hcQueryState *st, int *filling_id)
 	st->phase = HCQ_HIT;
 	hc_count_hit(info->deps, info->ndeps);
 	hc_query_count_hit(info, qd, hc_entry_exec_ms(hdr));
+	hc_plan_reuse_learn(qd);
 	if (warm_exec_nesting >= 0)
 		warm_outcome = "already cached";
 	return true;
@@ -543,6 +551,7 @@ try_l2_hit(hcQueryState *st)
 	st->phase = HCQ_HIT;
 	hc_count_l2_hit(info->deps, info->ndeps);
 	hc_query_count_hit(info, qd, hc_entry_exec_ms(hdr));
+	hc_plan_reuse_learn(qd);
 	if (warm_exec_nesting >= 0)
 		warm_outcome = "already cached";
 	MemoryContextSwitchTo(oldcxt);
@@ -764,6 +773,7 @@ finish_capture(hcQueryState *st)
 		{
 			hc_count_store();
 			hc_query_count_execution(info, qd, st->exec_ms, true, len);
+			hc_plan_reuse_learn(qd);
 			if (warm_exec_nesting >= 0)
 				warm_outcome = "stored";
 		}
@@ -945,6 +955,11 @@ hc_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 
 	/* still before commit: register what the statement wrote */
 	hc_register_utility_writes(parsetree);
+
+	if (IsA(parsetree, DiscardStmt) &&
+		((DiscardStmt *) parsetree)->target != DISCARD_TEMP &&
+		((DiscardStmt *) parsetree)->target != DISCARD_SEQUENCES)
+		hc_plan_reuse_reset();
 
 	if (hc_auto_watch)
 		auto_watch(parsetree);

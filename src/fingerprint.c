@@ -13,7 +13,8 @@
  * nodeToString() text instead, which is slower but covers everything.
  *
  * The base key and the eligibility verdict (eligibility.c) are memoised
- * per PlannedStmt of a CachedPlan: prepared statements pay once.  A memo
+ * per PlannedStmt of a CachedPlan or kept by plan_reuse.c: prepared and
+ * repeated simple-protocol statements pay once.  A memo
  * dies with the plan's memory context (reset callback), so a recycled
  * pointer can never find a stale memo.
  *
@@ -148,8 +149,9 @@ typedef struct hcKeyPair
 	hcKey		to;
 } hcKeyPair;
 
-static HTAB *check_walker_to_text = NULL;
-static HTAB *check_text_to_walker = NULL;
+/* [0]: plans, [1]: Query trees (plan_reuse.c) */
+static HTAB *check_walker_to_text[2] = {NULL, NULL};
+static HTAB *check_text_to_walker[2] = {NULL, NULL};
 
 #define HC_CHECK_MAX_PLANS 100000
 
@@ -181,25 +183,50 @@ check_one_way(HTAB **map, const char *name, const hcKey *from, const hcKey *to)
 }
 
 static void
+check_walker_key(int kind, const char *text_key_of, const hcKey *text_key,
+				 const hcKey *walker_key)
+{
+	if (!check_one_way(&check_walker_to_text[kind], "hybridcache walker keys",
+					   walker_key, text_key))
+		ereport(WARNING,
+				(errmsg("hybridcache %s fingerprint %016llx%016llx stands for two different %ss",
+						text_key_of,
+						(unsigned long long) walker_key->hi,
+						(unsigned long long) walker_key->lo, text_key_of),
+				 errdetail("The hashing walker misses a field that tells these apart.")));
+	if (!check_one_way(&check_text_to_walker[kind], "hybridcache text keys",
+					   text_key, walker_key))
+		ereport(WARNING,
+				(errmsg("hybridcache %s fingerprint %016llx%016llx is unstable",
+						text_key_of,
+						(unsigned long long) walker_key->hi,
+						(unsigned long long) walker_key->lo),
+				 errdetail("The hashing walker gave two keys for the same text.")));
+}
+
+static void
 check_plan_hash(PlannedStmt *pstmt, const hcKey *walker_key)
 {
 	hcKey		text_key;
 
 	plan_text_key(pstmt, &text_key);
-	if (!check_one_way(&check_walker_to_text, "hybridcache walker keys",
-					   walker_key, &text_key))
-		ereport(WARNING,
-				(errmsg("hybridcache plan fingerprint %016llx%016llx stands for two different plans",
-						(unsigned long long) walker_key->hi,
-						(unsigned long long) walker_key->lo),
-				 errdetail("The plan hashing walker misses a field that tells these plans apart.")));
-	if (!check_one_way(&check_text_to_walker, "hybridcache text keys",
-					   &text_key, walker_key))
-		ereport(WARNING,
-				(errmsg("hybridcache plan fingerprint %016llx%016llx is unstable",
-						(unsigned long long) walker_key->hi,
-						(unsigned long long) walker_key->lo),
-				 errdetail("The plan hashing walker gave two keys for plans with the same text.")));
+	check_walker_key(0, "plan", &text_key, walker_key);
+}
+
+/*
+ * hybridcache.debug_check_fingerprint for the Query-tree key of
+ * plan_reuse.c: the same two-way check against the normalised text.
+ */
+void
+hc_check_query_hash(Query *query, const hcKey *walker_key)
+{
+	char	   *text = nodeToString(query);
+	size_t		len = normalise_plan_text(text);
+	hcKey		text_key;
+
+	hc_hash_bytes(text, len, &text_key);
+	pfree(text);
+	check_walker_key(1, "query", &text_key, walker_key);
 }
 
 /*
@@ -227,35 +254,40 @@ memo_forget(void *arg)
 		hash_search(memo, &cb->pstmt, HASH_REMOVE, NULL);
 }
 
-/* The CachedPlan the statement being started comes from, if any. */
-static CachedPlan *
-owning_cached_plan(PlannedStmt *pstmt)
+/*
+ * The memory context of the plan if it lives across executions: a
+ * CachedPlan the statement being started comes from, or a plan kept by
+ * plan_reuse.c.  NULL for a one-shot plan.
+ */
+static MemoryContext
+owning_plan_context(PlannedStmt *pstmt)
 {
 	CachedPlan *cplan;
 
-	if (ActivePortal == NULL || ActivePortal->cplan == NULL)
-		return NULL;
-	cplan = ActivePortal->cplan;
-	if (!list_member_ptr(cplan->stmt_list, pstmt))
-		return NULL;
-	return cplan;
+	if (ActivePortal != NULL && ActivePortal->cplan != NULL)
+	{
+		cplan = ActivePortal->cplan;
+		if (list_member_ptr(cplan->stmt_list, pstmt))
+			return cplan->context;
+	}
+	return hc_kept_plan_context(pstmt);
 }
 
 /*
- * Analysis and base key of a plan.  Memoised when the plan belongs to a
- * CachedPlan; otherwise computed in CurrentMemoryContext.
+ * Analysis and base key of a plan.  Memoised when the plan lives across
+ * executions; otherwise computed in CurrentMemoryContext.
  */
 const hcPlanInfo *
 hc_plan_info(PlannedStmt *pstmt)
 {
-	CachedPlan *cplan = owning_cached_plan(pstmt);
+	MemoryContext plancxt = owning_plan_context(pstmt);
 	hcMemoEntry *entry;
 	hcPlanInfo *info;
 	MemoryContext oldcxt;
 	hcMemoCallback *cb;
 	bool		found;
 
-	if (cplan == NULL)
+	if (plancxt == NULL)
 	{
 		info = palloc(sizeof(hcPlanInfo));
 		hc_analyze_plan(pstmt, info);
@@ -280,7 +312,7 @@ hc_plan_info(PlannedStmt *pstmt)
 		return entry->info;
 
 	/* analyse in the plan's context so the memo lives exactly as long */
-	oldcxt = MemoryContextSwitchTo(cplan->context);
+	oldcxt = MemoryContextSwitchTo(plancxt);
 	info = palloc(sizeof(hcPlanInfo));
 	hc_analyze_plan(pstmt, info);
 	if (info->verdict == HC_BYPASS_NONE)
@@ -293,7 +325,7 @@ hc_plan_info(PlannedStmt *pstmt)
 	cb->pstmt = pstmt;
 	cb->cb.func = memo_forget;
 	cb->cb.arg = cb;
-	MemoryContextRegisterResetCallback(cplan->context, &cb->cb);
+	MemoryContextRegisterResetCallback(plancxt, &cb->cb);
 	return info;
 }
 

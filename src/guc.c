@@ -47,6 +47,7 @@ int			hc_single_flight_timeout_ms = 5000;
 int			hc_max_query_stats = 1000;
 bool		hc_debug_check_fingerprint = false;
 bool		hc_standby_l1 = true;
+bool		hc_reuse_plans = true;
 char	   *hc_warm_databases = NULL;
 bool		hc_warm_after_invalidate_all = false;
 char	   *hc_redis_url = NULL;
@@ -247,6 +248,15 @@ hc_define_gucs(void)
 							 &hc_standby_l1,
 							 true,
 							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("hybridcache.reuse_plans",
+							 "Reuses the plans of repeated simple-protocol queries the cache serves.",
+							 "A top-level SELECT sent with the simple query protocol whose result was served from or stored into the cache keeps its plan in the backend; the same analysed query then skips planning.  Kept plans are dropped when anything they depend on changes.",
+							 &hc_reuse_plans,
+							 true,
+							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);
 

@@ -48,6 +48,7 @@ extern int	hc_single_flight_timeout_ms;
 extern int	hc_max_query_stats;
 extern bool hc_debug_check_fingerprint;
 extern bool hc_standby_l1;
+extern bool hc_reuse_plans;
 
 /* Redis (L2) settings; hc_redis_target is NULL when L2 is off */
 typedef struct hcRedisTarget
@@ -148,6 +149,7 @@ extern bool hc_tupdesc_cacheable(TupleDesc tupdesc);
 
 /*---- fingerprint.c ----*/
 extern void hc_hash_bytes(const void *data, Size len, hcKey *key);
+extern void hc_check_query_hash(Query *query, const hcKey *walker_key);
 extern const hcPlanInfo *hc_plan_info(PlannedStmt *pstmt);
 extern void hc_statement_key(const hcPlanInfo *info, ParamListInfo params,
 							 hcKey *key);
@@ -157,6 +159,14 @@ extern void hc_plan_measured(const hcPlanInfo *info, double exec_ms);
 
 /*---- plan_hash.c ----*/
 extern bool hc_plan_hash(const PlannedStmt *pstmt, hcKey *key);
+extern bool hc_query_hash(const Query *query, hcKey *key);
+
+/*---- plan_reuse.c ----*/
+extern void hc_plan_reuse_init(void);
+extern void hc_plan_reuse_learn(QueryDesc *qd);
+extern void hc_plan_reuse_reset(void);
+extern MemoryContext hc_kept_plan_context(PlannedStmt *pstmt);
+extern long hc_kept_plan_count(void);
 
 /*---- invalidation.c ----*/
 extern Size hc_invalidation_shmem_size(void);
@@ -286,6 +296,7 @@ extern uint64 hc_replay(const hcEntryHeader *hdr, uint64 *pos,
 /*---- executor_hooks.c ----*/
 extern void hc_install_hooks(void);
 extern bool hc_extension_installed(void);
+extern bool hc_at_top_level(void);
 extern bool hc_has_off_hint(const char *text, int location);
 extern const char *hc_warm_query(const char *query);
 extern char *hc_extension_schema(void);
@@ -315,6 +326,7 @@ extern void hc_count_store_refused(void);
 extern void hc_count_single_flight(bool timed_out);
 extern void hc_count_eviction(void);
 extern void hc_count_invalidation(Oid relid);
+extern void hc_count_plan_reused(void);
 
 /* L2 and Redis counters (hybridcache_redis_stats()) */
 typedef enum hcRedisCounter

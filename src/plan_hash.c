@@ -49,6 +49,7 @@ typedef struct hcPlanBuf
 	Size		len;
 	Size		cap;
 	bool		on_heap;
+	bool		query_mode;		/* hashing a Query tree, not a plan */
 } hcPlanBuf;
 
 static void
@@ -159,6 +160,7 @@ put_datum(hcPlanBuf *b, Datum value, bool byval, int len)
 }
 
 static bool hash_node(hcPlanBuf *b, const void *obj);
+static bool hash_query_node(hcPlanBuf *b, const Node *obj);
 
 /* Field helpers; "node" is the typed pointer of the case at hand. */
 #define H_INT(f)	put_i64(b, (int64) node->f)
@@ -1087,9 +1089,11 @@ hash_expr_node(hcPlanBuf *b, const Node *obj)
 			{
 				const RangeTblEntry *node = (const RangeTblEntry *) obj;
 
-				/* flattened: subquery, join and function details are gone */
-				if (node->subquery != NULL)
+				/* a plan's range table is flat; a Query's holds subqueries */
+				if (node->subquery != NULL && !b->query_mode)
 					return false;
+				if (b->query_mode)
+					H_NODE(subquery);
 				H_NODE(alias);
 				H_NODE(eref);
 				H_INT(rtekind);
@@ -1249,7 +1253,9 @@ hash_expr_node(hcPlanBuf *b, const Node *obj)
 			put_str(b, castNode(BitString, (Node *) obj)->bsval);
 			return true;
 		default:
-			/* SubLink, Query, PlaceHolderVar, ...: not in a final plan */
+			/* SubLink, Query, ...: not in a final plan */
+			if (b->query_mode)
+				return hash_query_node(b, obj);
 			return false;
 	}
 }
@@ -1295,6 +1301,193 @@ hash_node(hcPlanBuf *b, const void *obj)
 	return hash_expr_node(b, node);
 }
 
+/*
+ * Nodes of an analysed and rewritten SELECT that the planner turns into
+ * something else.  Nodes that only data-modifying or locking statements
+ * hold (RowMarkClause, OnConflictExpr, MergeAction, WithCheckOption) are
+ * left unknown: such statements are never cached.
+ */
+static bool
+hash_query_node(hcPlanBuf *b, const Node *obj)
+{
+	switch (nodeTag(obj))
+	{
+		case T_Query:
+			{
+				const Query *node = (const Query *) obj;
+
+				/* queryId and the statement's position: see hc_query_hash */
+				H_INT(commandType);
+				H_INT(querySource);
+				H_BOOL(canSetTag);
+				H_NODE(utilityStmt);
+				H_INT(resultRelation);
+				H_BOOL(hasAggs);
+				H_BOOL(hasWindowFuncs);
+				H_BOOL(hasTargetSRFs);
+				H_BOOL(hasSubLinks);
+				H_BOOL(hasDistinctOn);
+				H_BOOL(hasRecursive);
+				H_BOOL(hasModifyingCTE);
+				H_BOOL(hasForUpdate);
+				H_BOOL(hasRowSecurity);
+				H_BOOL(isReturn);
+				H_NODE(cteList);
+				H_NODE(rtable);
+				H_NODE(jointree);
+				H_NODE(mergeActionList);
+				H_BOOL(mergeUseOuterJoin);
+				H_NODE(targetList);
+				H_INT(override);
+				H_NODE(onConflict);
+				H_NODE(returningList);
+				H_NODE(groupClause);
+				H_BOOL(groupDistinct);
+				H_NODE(groupingSets);
+				H_NODE(havingQual);
+				H_NODE(windowClause);
+				H_NODE(distinctClause);
+				H_NODE(sortClause);
+				H_NODE(limitOffset);
+				H_NODE(limitCount);
+				H_INT(limitOption);
+				H_NODE(rowMarks);
+				H_NODE(setOperations);
+				H_NODE(constraintDeps);
+				H_NODE(withCheckOptions);
+				return true;
+			}
+		case T_FromExpr:
+			{
+				const FromExpr *node = (const FromExpr *) obj;
+
+				H_NODE(fromlist);
+				H_NODE(quals);
+				return true;
+			}
+		case T_JoinExpr:
+			{
+				const JoinExpr *node = (const JoinExpr *) obj;
+
+				H_INT(jointype);
+				H_BOOL(isNatural);
+				H_NODE(larg);
+				H_NODE(rarg);
+				H_NODE(usingClause);
+				H_NODE(join_using_alias);
+				H_NODE(quals);
+				H_NODE(alias);
+				H_INT(rtindex);
+				return true;
+			}
+		case T_RangeTblRef:
+			{
+				const RangeTblRef *node = (const RangeTblRef *) obj;
+
+				H_INT(rtindex);
+				return true;
+			}
+		case T_SubLink:
+			{
+				const SubLink *node = (const SubLink *) obj;
+
+				H_INT(subLinkType);
+				H_INT(subLinkId);
+				H_NODE(testexpr);
+				H_NODE(operName);
+				H_NODE(subselect);
+				return true;
+			}
+		case T_CommonTableExpr:
+			{
+				const CommonTableExpr *node = (const CommonTableExpr *) obj;
+
+				H_STR(ctename);
+				H_NODE(aliascolnames);
+				H_INT(ctematerialized);
+				H_NODE(ctequery);
+				H_NODE(search_clause);
+				H_NODE(cycle_clause);
+				H_BOOL(cterecursive);
+				H_INT(cterefcount);
+				H_NODE(ctecolnames);
+				H_NODE(ctecoltypes);
+				H_NODE(ctecoltypmods);
+				H_NODE(ctecolcollations);
+				return true;
+			}
+		case T_CTESearchClause:
+			{
+				const CTESearchClause *node = (const CTESearchClause *) obj;
+
+				H_NODE(search_col_list);
+				H_BOOL(search_breadth_first);
+				H_STR(search_seq_column);
+				return true;
+			}
+		case T_CTECycleClause:
+			{
+				const CTECycleClause *node = (const CTECycleClause *) obj;
+
+				H_NODE(cycle_col_list);
+				H_STR(cycle_mark_column);
+				H_NODE(cycle_mark_value);
+				H_NODE(cycle_mark_default);
+				H_STR(cycle_path_column);
+				H_OID(cycle_mark_type);
+				H_INT(cycle_mark_typmod);
+				H_OID(cycle_mark_collation);
+				H_OID(cycle_mark_neop);
+				return true;
+			}
+		case T_WindowClause:
+			{
+				const WindowClause *node = (const WindowClause *) obj;
+
+				H_STR(name);
+				H_STR(refname);
+				H_NODE(partitionClause);
+				H_NODE(orderClause);
+				H_INT(frameOptions);
+				H_NODE(startOffset);
+				H_NODE(endOffset);
+				H_NODE(runCondition);
+				H_OID(startInRangeFunc);
+				H_OID(endInRangeFunc);
+				H_OID(inRangeColl);
+				H_BOOL(inRangeAsc);
+				H_BOOL(inRangeNullsFirst);
+				H_INT(winref);
+				H_BOOL(copiedOrder);
+				return true;
+			}
+		case T_GroupingSet:
+			{
+				const GroupingSet *node = (const GroupingSet *) obj;
+
+				H_INT(kind);
+				H_NODE(content);
+				return true;
+			}
+		case T_SetOperationStmt:
+			{
+				const SetOperationStmt *node = (const SetOperationStmt *) obj;
+
+				H_INT(op);
+				H_BOOL(all);
+				H_NODE(larg);
+				H_NODE(rarg);
+				H_NODE(colTypes);
+				H_NODE(colTypmods);
+				H_NODE(colCollations);
+				H_NODE(groupClauses);
+				return true;
+			}
+		default:
+			return false;
+	}
+}
+
 /* The top level, estimates and statement position aside. */
 static bool
 hash_planned_stmt(hcPlanBuf *b, const PlannedStmt *node)
@@ -1329,10 +1522,32 @@ bool
 hc_plan_hash(const PlannedStmt *pstmt, hcKey *key)
 {
 	char		local[2048];
-	hcPlanBuf	b = {local, 0, sizeof(local), false};
+	hcPlanBuf	b = {local, 0, sizeof(local), false, false};
 	bool		ok;
 
 	ok = hash_planned_stmt(&b, pstmt);
+	if (ok)
+		hc_hash_bytes(b.data, b.len, key);
+	if (b.on_heap)
+		pfree(b.data);
+	return ok;
+}
+
+/*
+ * Compute the key of an analysed and rewritten SELECT into *key, for
+ * reusing its plan (plan_reuse.c).  Like a plan's key, it leaves out
+ * queryId and the statement's position in the query string.  Returns
+ * false when the tree holds a node this walker does not know.
+ */
+bool
+hc_query_hash(const Query *query, hcKey *key)
+{
+	char		local[2048];
+	hcPlanBuf	b = {local, 0, sizeof(local), false, true};
+	bool		ok;
+
+	put_u32(&b, HC_FORMAT_VERSION);
+	ok = hash_node(&b, query);
 	if (ok)
 		hc_hash_bytes(b.data, b.len, key);
 	if (b.on_heap)

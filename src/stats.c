@@ -58,6 +58,7 @@ typedef enum hcCounter
 	HC_C_INVALIDATIONS,
 	HC_C_SF_WAITS,
 	HC_C_SF_TIMEOUTS,
+	HC_C_PLANS_REUSED,
 	HC_NUM_COUNTERS
 } hcCounter;
 
@@ -349,6 +350,12 @@ count_churn(bool store)
 }
 
 void
+hc_count_plan_reused(void)
+{
+	bump(HC_C_PLANS_REUSED);
+}
+
+void
 hc_count_store(void)
 {
 	bump(HC_C_STORES);
@@ -476,8 +483,8 @@ hybridcache_stats(PG_FUNCTION_ARGS)
 	TupleDesc	tupdesc;
 	uint64		v[HC_NUM_SLOT_VALUES];
 	TimestampTz reset_time;
-	Datum		values[15];
-	bool		nulls[15] = {0};
+	Datum		values[16];
+	bool		nulls[16] = {0};
 	int64		entries;
 	int64		bytes_used;
 	int64		bytes_limit;
@@ -513,7 +520,8 @@ hybridcache_stats(PG_FUNCTION_ARGS)
 		nulls[11] = true;
 	values[12] = Int64GetDatum((int64) v[HC_C_SF_WAITS]);
 	values[13] = Int64GetDatum((int64) v[HC_C_SF_TIMEOUTS]);
-	values[14] = TimestampTzGetDatum(reset_time);
+	values[14] = Int64GetDatum((int64) v[HC_C_PLANS_REUSED]);
+	values[15] = TimestampTzGetDatum(reset_time);
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

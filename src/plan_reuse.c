@@ -1,0 +1,418 @@
+/*-------------------------------------------------------------------------
+ *
+ * plan_reuse.c
+ *	  Keeps the plans of repeated simple-protocol SELECTs the cache serves.
+ *
+ * A statement sent with the simple query protocol is parsed, analysed,
+ * rewritten and planned every time, also when its result then comes from
+ * the cache: planning was about a fifth of the CPU of such a hit.
+ * PostgreSQL keeps plans only for prepared statements.  This module keeps,
+ * per backend, the plan of each top-level simple-protocol SELECT that was
+ * just served from the cache or stored into it, keyed by a hash of its
+ * analysed and rewritten Query tree (plan_hash.c), and returns it from the
+ * planner hook when the same tree comes again.
+ *
+ * This is what the plan cache does with a prepared statement's generic
+ * plan, and it rests on the same facts:
+ *	- the executor never modifies a plan;
+ *	- the Query tree holds everything parse analysis and rewriting resolved
+ *	  (relation, function and operator OIDs, constants, views and row-level
+ *	  security policies expanded for the current role), so equal trees plan
+ *	  to plans with equal results;
+ *	- a plan stays valid while the relations, functions, types, operators
+ *	  and namespaces it was made from are unchanged, which relcache and
+ *	  syscache invalidations report.  A kept plan is dropped on any of them
+ *	  that can concern it (on DISCARD PLANS too), and one whose planning
+ *	  overlapped an invalidation is not kept.
+ * Like the plan cache, a kept plan's relations are locked before it is
+ * returned (the parser locked only the ones the query names; partitions
+ * and inheritance children are locked here), and the plan is returned only
+ * if no invalidation dropped it meanwhile.  Permission checks and the rest
+ * of ExecutorStart still run for every execution.  Transient plans (that
+ * use an index not yet valid for every snapshot) are never kept.
+ *
+ * A Query tree is known to come from the simple protocol, at top level,
+ * when post_parse_analyze_hook saw it analysed without a parameter hook
+ * (the extended protocol and PREPARE analyse with one) and the planner
+ * hook then receives the same pointer (the plan cache plans copies).
+ *
+ * A plan in use by a running statement is never freed: it holds a
+ * reference until the memory context it was returned in is reset, which
+ * is after its portal is dropped.
+ *
+ * Copyright (c) 2026, hybridcache developers
+ *
+ * IDENTIFICATION
+ *	  src/plan_reuse.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/parallel.h"
+#include "hybridcache.h"
+#include "miscadmin.h"
+#include "optimizer/planner.h"
+#include "parser/analyze.h"
+#include "storage/lmgr.h"
+#include "tcop/tcopprot.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
+
+/* Most plans kept per backend; when full, the table starts over. */
+#define HC_MAX_KEPT_PLANS	1000
+
+typedef struct hcKeptPlan
+{
+	MemoryContext cxt;			/* holds this struct and the plan */
+	PlannedStmt *plan;
+	int			refcount;		/* statements running it */
+	bool		dropped;		/* no longer in the table */
+} hcKeptPlan;
+
+typedef struct hcKeptEntry
+{
+	hcKey		key;			/* hash key */
+	hcKeptPlan *kept;
+} hcKeptEntry;
+
+/* a reference a statement holds, released with its memory context */
+typedef struct hcKeptRef
+{
+	MemoryContextCallback cb;
+	hcKeptPlan *kept;
+} hcKeptRef;
+
+static post_parse_analyze_hook_type prev_post_parse_analyze = NULL;
+static planner_hook_type prev_planner = NULL;
+
+static HTAB *kept_plans = NULL;
+static MemoryContext kept_parent = NULL;
+
+/* every invalidation callback call counts, to detect overlaps */
+static uint64 inval_count = 0;
+
+/* analysed by the simple protocol at top level, not yet planned */
+static Query *candidate = NULL;
+
+/* the plan just made for a candidate, which a hit or store may keep */
+static struct
+{
+	PlannedStmt *plan;
+	hcKey		key;
+	uint64		inval_count;
+	uint64		id;				/* which forget callback is the live one */
+} pending;
+
+typedef struct hcPendingForget
+{
+	MemoryContextCallback cb;
+	uint64		id;
+} hcPendingForget;
+
+/* the kept plan the current top-level statement runs, or NULL */
+static hcKeptPlan *current = NULL;
+
+static void
+free_if_unused(hcKeptPlan *kept)
+{
+	if (kept->dropped && kept->refcount == 0)
+	{
+		if (current == kept)
+			current = NULL;
+		MemoryContextDelete(kept->cxt);
+	}
+}
+
+static void
+drop_entry(hcKeptEntry *entry)
+{
+	hcKeptPlan *kept = entry->kept;
+
+	hash_search(kept_plans, &entry->key, HASH_REMOVE, NULL);
+	kept->dropped = true;
+	free_if_unused(kept);
+}
+
+static void
+drop_all(void)
+{
+	HASH_SEQ_STATUS seq;
+	hcKeptEntry *entry;
+
+	if (kept_plans == NULL)
+		return;
+	hash_seq_init(&seq, kept_plans);
+	while ((entry = hash_seq_search(&seq)) != NULL)
+		drop_entry(entry);
+}
+
+/* DISCARD PLANS / DISCARD ALL */
+void
+hc_plan_reuse_reset(void)
+{
+	inval_count++;
+	drop_all();
+}
+
+static void
+relcache_callback(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS seq;
+	hcKeptEntry *entry;
+
+	inval_count++;
+	if (kept_plans == NULL)
+		return;
+	hash_seq_init(&seq, kept_plans);
+	while ((entry = hash_seq_search(&seq)) != NULL)
+	{
+		if (!OidIsValid(relid) ||
+			list_member_oid(entry->kept->plan->relationOids, relid))
+			drop_entry(entry);
+	}
+}
+
+static void
+syscache_callback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	inval_count++;
+	drop_all();
+}
+
+static void
+release_ref(void *arg)
+{
+	hcKeptRef  *ref = (hcKeptRef *) arg;
+	hcKeptPlan *kept = ref->kept;
+
+	if (current == kept)
+		current = NULL;
+	kept->refcount--;
+	free_if_unused(kept);
+}
+
+/* the plan's memory goes away: its pointer must not match a later plan */
+static void
+forget_pending(void *arg)
+{
+	hcPendingForget *f = (hcPendingForget *) arg;
+
+	if (f->id == pending.id)
+		pending.plan = NULL;
+}
+
+static void
+hc_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
+{
+	if (prev_post_parse_analyze)
+		prev_post_parse_analyze(pstate, query, jstate);
+
+	if (hc_reuse_plans && hc_enabled &&
+		pstate->p_paramref_hook == NULL &&
+		query->commandType == CMD_SELECT && query->utilityStmt == NULL &&
+		whereToSendOutput == DestRemote && hc_at_top_level() &&
+		!IsParallelWorker())
+		candidate = query;
+	else
+		candidate = NULL;
+}
+
+/* Lock what the plan reads; false if that let an invalidation drop it. */
+static bool
+lock_kept_plan(hcKeptPlan *kept)
+{
+	ListCell   *lc;
+
+	foreach(lc, kept->plan->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (rte->rtekind == RTE_RELATION)
+			LockRelationOid(rte->relid, rte->rellockmode);
+	}
+	return !kept->dropped;
+}
+
+static PlannedStmt *
+plan_normally(Query *parse, const char *query_string, int cursorOptions,
+			  ParamListInfo boundParams)
+{
+	if (prev_planner)
+		return prev_planner(parse, query_string, cursorOptions, boundParams);
+	return standard_planner(parse, query_string, cursorOptions, boundParams);
+}
+
+static PlannedStmt *
+hc_planner(Query *parse, const char *query_string, int cursorOptions,
+		   ParamListInfo boundParams)
+{
+	hcKey		core;
+	hcKey		key;
+	hcKeptEntry *entry;
+	PlannedStmt *result;
+	uint64		inval_before;
+
+	if (parse != candidate || boundParams != NULL || !hc_reuse_plans ||
+		!hc_at_top_level())
+		return plan_normally(parse, query_string, cursorOptions, boundParams);
+	candidate = NULL;
+
+	if (!hc_query_hash(parse, &core))
+		return plan_normally(parse, query_string, cursorOptions, boundParams);
+	if (hc_debug_check_fingerprint)
+		hc_check_query_hash(parse, &core);
+
+	/*
+	 * The plan carries the statement's queryId and position in the query
+	 * string (used by pg_stat_statements and the bypass hint), and the
+	 * cursor options it was made for.
+	 */
+	{
+		struct
+		{
+			hcKey		core;
+			uint64		queryId;
+			int			stmt_location;
+			int			stmt_len;
+			int			cursorOptions;
+		}			material;
+
+		memset(&material, 0, sizeof(material));
+		material.core = core;
+		material.queryId = parse->queryId;
+		material.stmt_location = parse->stmt_location;
+		material.stmt_len = parse->stmt_len;
+		material.cursorOptions = cursorOptions;
+		hc_hash_bytes(&material, sizeof(material), &key);
+	}
+
+	entry = kept_plans ? hash_search(kept_plans, &key, HASH_FIND, NULL) : NULL;
+	if (entry != NULL)
+	{
+		hcKeptPlan *kept = entry->kept;
+		hcKeptRef  *ref = palloc(sizeof(hcKeptRef));
+
+		kept->refcount++;
+		ref->kept = kept;
+		ref->cb.func = release_ref;
+		ref->cb.arg = ref;
+		MemoryContextRegisterResetCallback(CurrentMemoryContext, &ref->cb);
+		if (lock_kept_plan(kept))
+		{
+			current = kept;
+			hc_count_plan_reused();
+			return kept->plan;
+		}
+		/* dropped while locking: plan afresh; the reference ends later */
+	}
+
+	inval_before = inval_count;
+	result = plan_normally(parse, query_string, cursorOptions, boundParams);
+	if (!result->transientPlan)
+	{
+		hcPendingForget *f = palloc(sizeof(hcPendingForget));
+
+		pending.plan = result;
+		pending.key = key;
+		pending.inval_count = inval_before;
+		f->id = ++pending.id;
+		f->cb.func = forget_pending;
+		f->cb.arg = f;
+		MemoryContextRegisterResetCallback(CurrentMemoryContext, &f->cb);
+	}
+	return result;
+}
+
+/*
+ * The statement qd was served from the cache or stored into it: keep its
+ * plan if it was made for a simple-protocol candidate and no invalidation
+ * arrived since planning began.
+ */
+void
+hc_plan_reuse_learn(QueryDesc *qd)
+{
+	hcKeptEntry *entry;
+	hcKeptPlan *kept;
+	MemoryContext cxt;
+	MemoryContext oldcxt;
+	bool		found;
+
+	if (pending.plan == NULL || qd->plannedstmt != pending.plan)
+		return;
+	pending.plan = NULL;
+	if (pending.inval_count != inval_count || !hc_reuse_plans)
+		return;
+
+	if (kept_plans == NULL)
+	{
+		HASHCTL		ctl;
+
+		kept_parent = AllocSetContextCreate(TopMemoryContext,
+											"hybridcache kept plans",
+											ALLOCSET_SMALL_SIZES);
+		ctl.keysize = sizeof(hcKey);
+		ctl.entrysize = sizeof(hcKeptEntry);
+		ctl.hcxt = kept_parent;
+		kept_plans = hash_create("hybridcache kept plans", 64, &ctl,
+								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	else if (hash_get_num_entries(kept_plans) >= HC_MAX_KEPT_PLANS)
+		drop_all();
+
+	cxt = AllocSetContextCreate(kept_parent, "hybridcache kept plan",
+								ALLOCSET_SMALL_SIZES);
+	oldcxt = MemoryContextSwitchTo(cxt);
+	kept = palloc0(sizeof(hcKeptPlan));
+	kept->cxt = cxt;
+	kept->plan = copyObject(qd->plannedstmt);
+	MemoryContextSwitchTo(oldcxt);
+
+	entry = hash_search(kept_plans, &pending.key, HASH_ENTER, &found);
+	if (found)
+	{
+		/* planned again while kept (dropped and kept again meanwhile) */
+		entry->kept->dropped = true;
+		free_if_unused(entry->kept);
+	}
+	entry->kept = kept;
+}
+
+/*
+ * The memory context of a kept plan that the current statement runs, for
+ * memoising its analysis (fingerprint.c); NULL for any other plan.
+ */
+MemoryContext
+hc_kept_plan_context(PlannedStmt *pstmt)
+{
+	if (current != NULL && current->plan == pstmt)
+		return current->cxt;
+	return NULL;
+}
+
+/* Number of plans this backend keeps. */
+long
+hc_kept_plan_count(void)
+{
+	return kept_plans ? hash_get_num_entries(kept_plans) : 0;
+}
+
+void
+hc_plan_reuse_init(void)
+{
+	prev_post_parse_analyze = post_parse_analyze_hook;
+	post_parse_analyze_hook = hc_post_parse_analyze;
+	prev_planner = planner_hook;
+	planner_hook = hc_planner;
+
+	CacheRegisterRelcacheCallback(relcache_callback, (Datum) 0);
+	/* what the plan cache also watches: see PlanCacheSysCallback */
+	CacheRegisterSyscacheCallback(PROCOID, syscache_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(TYPEOID, syscache_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(NAMESPACEOID, syscache_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(OPEROID, syscache_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(AMOPOPID, syscache_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(FOREIGNSERVEROID, syscache_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(FOREIGNDATAWRAPPEROID, syscache_callback, (Datum) 0);
+}

@@ -1,0 +1,118 @@
+-- Plans kept for repeated simple-protocol SELECTs (plan_reuse.c): reused
+-- once the result was cached, dropped when what they depend on changes,
+-- and never a way around permission checks.
+CREATE SCHEMA reuse_test;
+SET search_path = reuse_test, public;
+CREATE TABLE t (id int PRIMARY KEY, v int);
+INSERT INTO t SELECT g, g % 7 FROM generate_series(1, 100) g;
+
+CREATE VIEW counters AS
+  SELECT l1_hits AS hits, misses, stores, plans_reused FROM hybridcache_stats();
+
+-- the first run stores the result and keeps the plan; later runs reuse it
+SELECT hybridcache_reset_stats();
+SELECT v, count(*) FROM t GROUP BY v ORDER BY v;
+SELECT v, count(*) FROM t GROUP BY v ORDER BY v;
+SELECT v, count(*) FROM t GROUP BY v ORDER BY v;
+SELECT * FROM counters;
+
+-- the same query spelled differently analyses to the same tree
+select v, COUNT(*) from t group by v order by v;
+SELECT plans_reused FROM counters;
+
+-- a write invalidates the result, not the plan: the kept plan computes it
+UPDATE t SET v = 0 WHERE id = 1;
+SELECT v, count(*) FROM t GROUP BY v ORDER BY v;
+SELECT v, count(*) FROM t GROUP BY v ORDER BY v;
+SELECT * FROM counters;
+
+-- DDL on the table drops the plan: planned again, then kept again
+SELECT hybridcache_reset_stats();
+ALTER TABLE t ADD COLUMN w int DEFAULT 3;
+SELECT v, count(*) FROM t GROUP BY v ORDER BY v;
+SELECT v, count(*) FROM t GROUP BY v ORDER BY v;
+SELECT * FROM counters;
+
+-- an inlined SQL function replaced: the kept plan holds the old body and
+-- must be dropped, or the old result would come back under the old key
+CREATE FUNCTION bump(int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT $1 + 1';
+SELECT hybridcache_reset_stats();
+SELECT sum(bump(v)) FROM t;
+SELECT sum(bump(v)) FROM t;
+SELECT sum(bump(v)) FROM t;
+SELECT hits, plans_reused FROM counters;
+CREATE OR REPLACE FUNCTION bump(int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT $1 + 1000';
+SELECT sum(bump(v)) FROM t;
+SELECT sum(bump(v)) FROM t;
+SELECT hits, plans_reused FROM counters;
+
+-- a view redefined analyses to another tree
+CREATE VIEW small AS SELECT id, v FROM t WHERE id <= 10;
+SELECT count(*), sum(v) FROM small;
+SELECT count(*), sum(v) FROM small;
+CREATE OR REPLACE VIEW small AS SELECT id, v FROM t WHERE id <= 20;
+SELECT count(*), sum(v) FROM small;
+
+-- partitions: the kept plan's partitions are locked and a new partition
+-- drops it
+CREATE TABLE p (k int, x int) PARTITION BY RANGE (k);
+CREATE TABLE p1 PARTITION OF p FOR VALUES FROM (0) TO (10);
+CREATE TABLE p2 PARTITION OF p FOR VALUES FROM (10) TO (20);
+INSERT INTO p SELECT g % 20, g FROM generate_series(1, 200) g;
+SELECT hybridcache_reset_stats();
+SELECT k / 10 AS part, count(*), sum(x) FROM p GROUP BY 1 ORDER BY 1;
+SELECT k / 10 AS part, count(*), sum(x) FROM p GROUP BY 1 ORDER BY 1;
+SELECT plans_reused FROM counters;
+CREATE TABLE p3 (k int, x int);
+INSERT INTO p3 VALUES (25, 1000);
+ALTER TABLE p ATTACH PARTITION p3 FOR VALUES FROM (20) TO (30);
+SELECT k / 10 AS part, count(*), sum(x) FROM p GROUP BY 1 ORDER BY 1;
+SELECT plans_reused FROM counters;
+
+-- permissions are checked on every execution: a role that loses the
+-- membership granting SELECT gets an error, not the cached rows
+CREATE ROLE reuse_reader;
+CREATE ROLE reuse_group;
+GRANT USAGE ON SCHEMA reuse_test TO reuse_reader;
+GRANT SELECT ON t TO reuse_group;
+GRANT reuse_group TO reuse_reader;
+SET ROLE reuse_reader;
+SELECT count(*), sum(v) FROM t WHERE id > 50;
+SELECT count(*), sum(v) FROM t WHERE id > 50;
+RESET ROLE;
+SELECT hybridcache_reset_stats();
+SET ROLE reuse_reader;
+SELECT count(*), sum(v) FROM t WHERE id > 50;
+RESET ROLE;
+SELECT hits, plans_reused FROM counters;
+-- no invalidation reaches the kept plan here: ExecutorStart's check fails
+REVOKE reuse_group FROM reuse_reader;
+SET ROLE reuse_reader;
+SELECT count(*), sum(v) FROM t WHERE id > 50;
+RESET ROLE;
+
+-- the bypass hint: the comment moves the statement's end, so the hinted
+-- statement has its own key and is planned and bypassed as before
+SELECT v, count(*) FROM t GROUP BY v ORDER BY v;
+SELECT hybridcache_reset_stats();
+SELECT v, count(*) FROM t GROUP BY v ORDER BY v;
+/* hybridcache: off */ SELECT v, count(*) FROM t GROUP BY v ORDER BY v;
+SELECT hits, plans_reused FROM counters;
+SELECT count(*) FROM hybridcache_bypass_stats() WHERE reason = 'hint' AND count = 1;
+
+-- DISCARD PLANS drops kept plans; so does turning the setting off
+SELECT hybridcache_reset_stats();
+DISCARD PLANS;
+SELECT v, count(*) FROM t GROUP BY v ORDER BY v;
+SELECT plans_reused FROM counters;
+SET hybridcache.reuse_plans = off;
+SELECT v, count(*) FROM t GROUP BY v ORDER BY v;
+SELECT v, count(*) FROM t GROUP BY v ORDER BY v;
+SELECT hits, plans_reused FROM counters;
+RESET hybridcache.reuse_plans;
+
+REVOKE ALL ON t FROM reuse_group;
+REVOKE ALL ON SCHEMA reuse_test FROM reuse_reader;
+DROP ROLE reuse_reader;
+DROP ROLE reuse_group;
+DROP SCHEMA reuse_test CASCADE;
