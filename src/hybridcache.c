@@ -60,6 +60,7 @@ _PG_init(void)
 	shmem_startup_hook = hc_shmem_startup;
 
 	hc_install_hooks();
+	hc_l2_init_scripts();
 	hc_plan_reuse_init();
 	hc_invalidation_init();
 	hc_eligibility_init();

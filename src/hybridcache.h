@@ -221,6 +221,7 @@ typedef struct hcL2Stamp
 
 extern Size hc_l2_shmem_size(void);
 extern void hc_l2_shmem_init(void);
+extern void hc_l2_init_scripts(void);
 extern bool hc_l2_usable(void);
 extern char *hc_l2_lookup(const hcKey *key, const Oid *deps, int ndeps,
 						  hcL2Stamp *stamp, int64 *spent_us,

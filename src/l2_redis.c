@@ -34,6 +34,10 @@
  * so any writer the stored result misses bumps a generation after that
  * read and makes the entry unservable.
  *
+ * The Lua scripts are loaded once per connection (SCRIPT LOAD in the
+ * handshake) and then run by their SHA1 (EVALSHA): a lookup does not send
+ * the lookup script's kilobyte of text each time.
+ *
  * A writer that cannot reach Redis cannot fail its commit; it "fences" L2
  * instead: the primary stops reading and writing L2 until its worker has
  * bumped the epoch, which it does once Redis answers again.  Other
@@ -88,7 +92,9 @@
 #include "access/xlog.h"
 #include "access/xlogrecovery.h"
 #include "lib/stringinfo.h"
+#include "common/cryptohash.h"
 #include "common/hmac.h"
+#include "common/sha1.h"
 #include "common/pg_prng.h"
 #include "hybridcache.h"
 #include "miscadmin.h"
@@ -102,6 +108,7 @@
 #include "storage/shmem.h"
 #include "storage/spin.h"
 #include "utils/memutils.h"
+#include "utils/resowner.h"
 #include "utils/timestamp.h"
 
 #define HC_L2_MAGIC			0x48434C32	/* "HCL2" */
@@ -271,6 +278,88 @@ static const char follow_script[] =
 "  out[#out + 1] = e[2][2] or ''\n"
 "end\n"
 "return out\n";
+
+/*
+ * The scripts are sent once per connection (SCRIPT LOAD, in the
+ * handshake) and then run by their SHA1 with EVALSHA, so a lookup does not
+ * carry the lookup script's text.  A Redis that lost them (SCRIPT FLUSH)
+ * answers NOSCRIPT: that command fails like any other Redis error, and the
+ * next one loads the scripts again.
+ */
+typedef enum hcScript
+{
+	HC_SCRIPT_LOOKUP,
+	HC_SCRIPT_REGISTER,
+	HC_SCRIPT_FOLLOW,
+	HC_NUM_SCRIPTS
+} hcScript;
+
+static const char *const script_text[HC_NUM_SCRIPTS] = {
+	lookup_script, register_script, follow_script
+};
+
+/* SHA1 (hex) of each script: what EVALSHA names it by */
+static char script_sha_hex[HC_NUM_SCRIPTS][2 * SHA1_DIGEST_LENGTH + 1];
+
+/*
+ * Compute the scripts' SHA1s; called from _PG_init, so that backends
+ * inherit them.  If that fails, commands send the scripts' text (EVAL).
+ */
+void
+hc_l2_init_scripts(void)
+{
+	/* OpenSSL-backed hashes register with a resource owner */
+	ResourceOwner saved = CurrentResourceOwner;
+	ResourceOwner owner = ResourceOwnerCreate(NULL, "hybridcache scripts");
+	int			id;
+
+	CurrentResourceOwner = owner;
+	for (id = 0; id < HC_NUM_SCRIPTS; id++)
+	{
+		pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA1);
+		uint8		digest[SHA1_DIGEST_LENGTH];
+		int			i;
+
+		if (ctx == NULL ||
+			pg_cryptohash_init(ctx) < 0 ||
+			pg_cryptohash_update(ctx, (const uint8 *) script_text[id],
+								 strlen(script_text[id])) < 0 ||
+			pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
+		{
+			ereport(LOG,
+					(errmsg("hybridcache could not compute the SHA1 of its Redis scripts: %s",
+							ctx ? pg_cryptohash_error(ctx) : "out of memory"),
+					 errdetail("Each command sends the script's text instead.")));
+			pg_cryptohash_free(ctx);
+			memset(script_sha_hex, 0, sizeof(script_sha_hex));
+			break;
+		}
+		pg_cryptohash_free(ctx);
+		for (i = 0; i < SHA1_DIGEST_LENGTH; i++)
+			snprintf(&script_sha_hex[id][2 * i], 3, "%02x", digest[i]);
+	}
+	CurrentResourceOwner = saved;
+	ResourceOwnerRelease(owner, RESOURCE_RELEASE_BEFORE_LOCKS, false, true);
+	ResourceOwnerRelease(owner, RESOURCE_RELEASE_LOCKS, false, true);
+	ResourceOwnerRelease(owner, RESOURCE_RELEASE_AFTER_LOCKS, false, true);
+	ResourceOwnerDelete(owner);
+}
+
+/* Make argv[0] and argv[1] run script id. */
+static void
+set_script(const char **argv, hcScript id)
+{
+	if (script_sha_hex[id][0] != '\0')
+	{
+		argv[0] = "EVALSHA";
+		argv[1] = script_sha_hex[id];
+	}
+	else
+	{
+		argv[0] = "EVAL";
+		argv[1] = script_text[id];
+	}
+}
 
 /* about this many messages stay in the stream */
 #define HC_STREAM_MAXLEN	"100000"
@@ -706,7 +795,7 @@ static bool
 ensure_ready(TimestampTz deadline, bool interruptible)
 {
 	const hcRedisTarget *t = hc_redis_target;
-	char		kinds[3];
+	char		kinds[3 + HC_NUM_SCRIPTS];
 	int			n = 0;
 	int			i;
 
@@ -737,6 +826,13 @@ ensure_ready(TimestampTz deadline, bool interruptible)
 	}
 	redisAppendCommand(conn, "INFO server");
 	kinds[n++] = 'i';
+	for (i = 0; i < HC_NUM_SCRIPTS; i++)
+	{
+		if (script_sha_hex[i][0] == '\0')
+			continue;
+		redisAppendCommand(conn, "SCRIPT LOAD %s", script_text[i]);
+		kinds[n++] = '0' + i;
+	}
 	if (!flush_output(deadline, interruptible))
 		return false;
 
@@ -768,6 +864,13 @@ ensure_ready(TimestampTz deadline, bool interruptible)
 			}
 			memcpy(conn_run_id, p + 7, len);
 			conn_run_id[len] = '\0';
+		}
+		else if (kinds[i] >= '0' && kinds[i] < '0' + HC_NUM_SCRIPTS &&
+				 (r->type != REDIS_REPLY_STRING ||
+				  strcmp(r->str, script_sha_hex[kinds[i] - '0']) != 0))
+		{
+			freeReplyObject(r);
+			return fail(HC_RE_REPLY, "SCRIPT LOAD returned another SHA1 than the script's");
 		}
 		freeReplyObject(r);
 	}
@@ -817,6 +920,10 @@ redis_exec(hcRedisCmd *cmds, int ncmds, redisReply **replies,
 				fail(HC_RE_AUTH, msg);
 			return false;
 		}
+		/* the scripts are gone (SCRIPT FLUSH): load them again next time */
+		if (replies[i]->type == REDIS_REPLY_ERROR &&
+			strncmp(replies[i]->str, "NOSCRIPT", 8) == 0)
+			conn_handshake_done = false;
 	}
 	return true;
 }
@@ -1114,8 +1221,7 @@ hc_l2_lookup(const hcKey *key, const Oid *deps, int ndeps,
 	argvlen = palloc(sizeof(size_t) * argc);
 	snprintf(nkeys_str, sizeof(nkeys_str), "%d", nkeys);
 	snprintf(maxlen_str, sizeof(maxlen_str), "%zu", HC_L2_MAX_VALUE());
-	argv[0] = "EVAL";
-	argv[1] = lookup_script;
+	set_script(argv, HC_SCRIPT_LOOKUP);
 	argv[2] = nkeys_str;
 	argv[3] = key_heartbeat();
 	argv[4] = key_epoch();
@@ -1373,8 +1479,7 @@ hc_l2_register_writes(const Oid *relids, int n, bool everything,
 	argv = palloc(sizeof(char *) * argc);
 	argvlen = palloc(sizeof(size_t) * argc);
 	snprintf(nkeys_str, sizeof(nkeys_str), "%d", nkeys);
-	argv[0] = "EVAL";
-	argv[1] = register_script;
+	set_script(argv, HC_SCRIPT_REGISTER);
 	argv[2] = nkeys_str;
 	argv[3] = key_stream();
 	argv[4] = key_stream_counter();
@@ -1585,8 +1690,7 @@ follow_stream(TimestampTz deadline)
 	}
 
 	snprintf(batch, sizeof(batch), "%d", HC_STREAM_BATCH);
-	argv[0] = "EVAL";
-	argv[1] = follow_script;
+	set_script(argv, HC_SCRIPT_FOLLOW);
 	argv[2] = "2";
 	argv[3] = key_stream();
 	argv[4] = key_stream_counter();
@@ -1820,8 +1924,7 @@ hc_l2_worker_tick(void)
 	if (need_bump)
 	{
 		/* the epoch, and a flush for the standbys, which missed writes */
-		bump_argv[0] = "EVAL";
-		bump_argv[1] = register_script;
+		set_script(bump_argv, HC_SCRIPT_REGISTER);
 		bump_argv[2] = "3";
 		bump_argv[3] = key_stream();
 		bump_argv[4] = key_stream_counter();
@@ -1858,8 +1961,7 @@ hc_l2_worker_tick(void)
 	{
 		snprintf(xadd_msg, sizeof(xadd_msg), "h " UINT64_FORMAT " " UINT64_FORMAT,
 				 (uint64) lsn, U64FromFullTransactionId(ReadNextFullTransactionId()));
-		xadd_argv[0] = "EVAL";
-		xadd_argv[1] = register_script;
+		set_script(xadd_argv, HC_SCRIPT_REGISTER);
 		xadd_argv[2] = "2";
 		xadd_argv[3] = key_stream();
 		xadd_argv[4] = key_stream_counter();
@@ -1870,6 +1972,22 @@ hc_l2_worker_tick(void)
 		ncmds++;
 	}
 
+	/*
+	 * The bump goes first and alone: Redis runs the commands after a
+	 * failed one in a pipeline (for example NOSCRIPT after SCRIPT FLUSH),
+	 * and a heartbeat must not announce L2 usable while a fenced write is
+	 * not yet in the epoch.
+	 */
+	if (need_bump)
+	{
+		redisReply *bumped = redis_exec1(&cmds[0], deadline, false);
+
+		if (bumped == NULL)
+			return hc_l2_worker_interval_ms();
+		freeReplyObject(bumped);
+		ncmds--;
+		memmove(&cmds[0], &cmds[1], sizeof(cmds[0]) * ncmds);
+	}
 	if (!redis_exec(cmds, ncmds, replies, deadline, false))
 		return hc_l2_worker_interval_ms();
 	for (i = 0; i < ncmds; i++)

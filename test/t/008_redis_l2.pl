@@ -96,6 +96,40 @@ for my $v (3 .. 6)
 	$primary->safe_psql('postgres', $q);
 }
 
+# The scripts run by their SHA1 (EVALSHA), never as text (EVAL).  After
+# SCRIPT FLUSH, a connection's next script fails (NOSCRIPT: for a lookup a
+# miss, never an error) and its next handshake loads them again.
+like($redis->cli('INFO', 'commandstats'), qr/cmdstat_evalsha:calls=[1-9]/,
+	'lookups and registrations use EVALSHA');
+unlike($redis->cli('INFO', 'commandstats'), qr/cmdstat_eval:/, 'no EVAL with the script text');
+sub cached_scripts
+{
+	my ($n) = $redis->cli('INFO', 'memory') =~ /number_of_cached_scripts:(\d+)/;
+	return $n // -1;
+}
+my $expect_b = "0|1006\n1|1000\n2|1000";
+my $port = $redis->port;
+reset_stats($standby);
+# one session: the lookup after the flush runs on a connection that had
+# loaded the scripts before it
+is($standby->safe_psql('postgres', "$q;\n"
+		. "COPY (SELECT 1) TO PROGRAM 'redis-cli -p $port SCRIPT FLUSH > /dev/null';\n"
+		. "$q;"),
+	"$expect_b\n$expect_b", 'scripts flushed mid-session: correct results');
+is(l2stats($standby, 'l2_hits, errors_reply >= 1'), '1|t',
+	'scripts flushed mid-session: a hit, then a failed lookup (NOSCRIPT)');
+my $reloaded = 0;
+for (1 .. 200)
+{
+	$reloaded = 1, last if cached_scripts() >= 3;
+	usleep(50_000);
+}
+ok($reloaded, 'the workers loaded the scripts again');
+wait_up($standby);
+reset_stats($standby);
+is($standby->safe_psql('postgres', $q), $expect_b, 'scripts loaded again: result');
+is(l2stats($standby, 'l2_hits'), '1', 'scripts loaded again: an L2 hit');
+
 # (e) Redis restarted empty: no stale hit
 $redis->stop;
 $primary->safe_psql('postgres', 'UPDATE items SET val = 7 WHERE id = 30');
