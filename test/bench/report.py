@@ -17,11 +17,12 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-CONFIGS = ["plain", "hc_off", "hc_on", "hc_miss", "hc_l2", "pgpool_cache", "pgpool_off"]
+CONFIGS = ["plain", "hc_off", "hc_on", "hc_noreuse", "hc_miss", "hc_l2", "pgpool_cache", "pgpool_off"]
 CONFIG_TITLE = {
     "plain": "plain PG",
     "hc_off": "hc disabled",
     "hc_on": "hc on (L1 hit)",
+    "hc_noreuse": "hc L1 hit, plans not kept",
     "hc_miss": "hc miss",
     "hc_l2": "hc L2 hit (standby)",
     "redis_get": "Redis GET",
@@ -334,6 +335,7 @@ def chart(out, cells, get):
                 f.write(label + "\t" + "\t".join("?" if v is None else f"{v:.2f}" for v in vals)
                         + "\n")
     colors = {"plain": "#4d4d4d", "hc_off": "#9e9e9e", "hc_on": "#1f77b4",
+              "hc_noreuse": "#17becf",
               "hc_miss": "#aec7e8", "hc_l2": "#2ca02c", "pgpool_cache": "#d62728",
               "pgpool_off": "#ff9896"}
     gp = [

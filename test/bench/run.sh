@@ -391,7 +391,7 @@ configs_for() # statement -> configurations, in their base order
 {
 	case $1 in
 		select1|mixed|mixed_ro) echo "plain hc_off hc_on pgpool_cache pgpool_off" ;;
-		pk|join|agg) echo "plain hc_off hc_on hc_miss hc_l2 redis_get pgpool_cache pgpool_off" ;;
+		pk|join|agg) echo "plain hc_off hc_on hc_noreuse hc_miss hc_l2 redis_get pgpool_cache pgpool_off" ;;
 		tpcb) echo "plain hc_on" ;;
 		*) die "unknown statement $1" ;;
 	esac
@@ -408,6 +408,7 @@ run_pgbench() # statement protocol clients config seconds
 		plain) conn=(-h "$WORK" -p "$PG_PORT") ;;
 		hc_off) opts="-c hybridcache.enabled=off" ;;
 		hc_on) ;;
+		hc_noreuse) opts="-c hybridcache.reuse_plans=off" ;;
 		hc_miss) nonce_max=$MISS_NONCE_MAX ;;
 		hc_l2) conn=(-h "$WORK" -p "$HCS_PORT") ;;
 		hc_l2_fill) conn=(-h "$WORK" -p "$HCR_PORT") ;;
@@ -467,7 +468,7 @@ warm_up() # statement protocol clients config
 	local stmt=$1 proto=$2 clients=$3 cfg=$4
 	[ "$WARM" -gt 0 ] || return 0
 	case $cfg in
-		hc_on) ;;
+		hc_on|hc_noreuse) ;;
 		hc_l2)
 			# only a primary stores in L2: fill it there, then note the size
 			# of the values the standby reads, for the Redis GET beside it
