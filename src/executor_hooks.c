@@ -3,10 +3,12 @@
  * executor_hooks.c
  *	  Executor and utility hooks: bypass -> key -> L1 -> replay or capture.
  *
- * ExecutorStart always runs the previous hook or standard_ExecutorStart,
- * also for statements that will be served from the cache: permission
- * checks (tables, columns, function EXECUTE) happen there (invariant I4),
- * and other extensions see a normal plan state.  It then decides whether
+ * ExecutorStart runs the previous hook or standard_ExecutorStart, also for
+ * statements that will be served from the cache: permission checks
+ * (tables, columns, function EXECUTE) happen there (invariant I4), and
+ * other extensions see the statement start.  The exception is a hit of a
+ * plan kept by plan_reuse.c, decided before ExecutorStart after the same
+ * checks (see try_kept_hit()): a stub stands in for the plan.  It then decides whether
  * the statement may use the cache and computes its key.  Writes are
  * registered here for every statement that modifies tables, at any
  * nesting level.
@@ -40,6 +42,7 @@
 #include "access/parallel.h"
 #include "access/xact.h"
 #include "access/xlog.h"
+#include "catalog/objectaccess.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_extension.h"
@@ -55,7 +58,9 @@
 #include "port/atomics.h"
 #include "portability/instr_time.h"
 #include "storage/latch.h"
+#include "tcop/tcopprot.h"
 #include "tcop/utility.h"
+#include "utils/acl.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -129,6 +134,13 @@ static void hc_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 							  bool readOnlyTree, ProcessUtilityContext context,
 							  ParamListInfo params, QueryEnvironment *queryEnv,
 							  DestReceiver *dest, QueryCompletion *qc);
+
+static hcQueryState *new_state(QueryDesc *qd, const hcPlanInfo *info,
+								const hcKey *key, int ttl_s);
+static hcBypassReason decide_for(QueryDesc *qd, PlannedStmt *pstmt,
+								 TupleDesc tupdesc, MemoryContext cxt,
+								 int eflags, const hcPlanInfo **info_out,
+								 hcKey *key, int *ttl_out);
 
 static void
 extension_callback(Datum arg, int cacheid, uint32 hashvalue)
@@ -277,6 +289,19 @@ hcBypassReason
 hc_decide(QueryDesc *qd, int eflags, const hcPlanInfo **info_out,
 		  hcKey *key, int *ttl_out)
 {
+	return decide_for(qd, qd->plannedstmt, qd->tupDesc,
+					  qd->estate->es_query_cxt, eflags, info_out, key, ttl_out);
+}
+
+/*
+ * hc_decide() for the plan pstmt of qd, whose result has row type tupdesc,
+ * allocating in cxt: also usable before ExecutorStart.
+ */
+static hcBypassReason
+decide_for(QueryDesc *qd, PlannedStmt *pstmt, TupleDesc tupdesc,
+		   MemoryContext cxt, int eflags, const hcPlanInfo **info_out,
+		   hcKey *key, int *ttl_out)
+{
 	hcBypassReason reason = HC_BYPASS_NONE;
 	const hcPlanInfo *info;
 	MemoryContext oldcxt;
@@ -286,7 +311,7 @@ hc_decide(QueryDesc *qd, int eflags, const hcPlanInfo **info_out,
 		return HC_BYPASS_DISABLED;
 	if (!hc_extension_installed())
 		return HC_BYPASS_NOT_INSTALLED;
-	if (hc_has_off_hint(qd->sourceText, qd->plannedstmt->stmt_location))
+	if (hc_has_off_hint(qd->sourceText, pstmt->stmt_location))
 		return HC_BYPASS_HINT;
 	/* a standby sees no writes: without L2 it has nothing to serve */
 	if (RecoveryInProgress() && hc_redis_target == NULL)
@@ -300,10 +325,10 @@ hc_decide(QueryDesc *qd, int eflags, const hcPlanInfo **info_out,
 	if (hc_ttl_s == 0)
 		return HC_BYPASS_TTL_ZERO;
 
-	oldcxt = MemoryContextSwitchTo(qd->estate->es_query_cxt);
-	info = hc_plan_info(qd->plannedstmt);
+	oldcxt = MemoryContextSwitchTo(cxt);
+	info = hc_plan_info(pstmt);
 	reason = info->verdict;
-	if (reason == HC_BYPASS_NONE && !hc_tupdesc_cacheable(qd->tupDesc))
+	if (reason == HC_BYPASS_NONE && !hc_tupdesc_cacheable(tupdesc))
 		reason = HC_BYPASS_RECORD_RESULT;
 	if (reason == HC_BYPASS_NONE && hc_wrote_any(info->deps, info->ndeps))
 		reason = HC_BYPASS_OWN_WRITE;
@@ -336,7 +361,6 @@ consider_statement(QueryDesc *qd, int eflags)
 	hcKey		key = {0, 0};
 	int			ttl_s = 0;
 	hcBypassReason reason;
-	hcQueryState *st;
 
 	reason = hc_decide(qd, eflags, &info, &key, &ttl_s);
 	if (reason != HC_BYPASS_NONE)
@@ -347,10 +371,19 @@ consider_statement(QueryDesc *qd, int eflags)
 		return;
 	}
 
+	(void) new_state(qd, info, &key, ttl_s);
+}
+
+/* The cache state of a statement, in its query context, linked. */
+static hcQueryState *
+new_state(QueryDesc *qd, const hcPlanInfo *info, const hcKey *key, int ttl_s)
+{
+	hcQueryState *st;
+
 	st = MemoryContextAllocZero(qd->estate->es_query_cxt, sizeof(hcQueryState));
 	st->qd = qd;
 	st->info = info;
-	st->key = key;
+	st->key = *key;
 	st->ttl_s = ttl_s;
 	st->phase = HCQ_START;
 	st->desc_id = -1;
@@ -360,13 +393,13 @@ consider_statement(QueryDesc *qd, int eflags)
 	MemoryContextRegisterResetCallback(qd->estate->es_query_cxt, &st->cb);
 	st->next = states;
 	states = st;
+	return st;
 }
 
+/* The previous hook or standard_ExecutorStart. */
 static void
-hc_ExecutorStart(QueryDesc *queryDesc, int eflags)
+start_chained(QueryDesc *queryDesc, int eflags)
 {
-	bool		explain_only = (eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0;
-
 	exec_nesting++;
 	PG_TRY();
 	{
@@ -380,6 +413,123 @@ hc_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		exec_nesting--;
 	}
 	PG_END_TRY();
+}
+
+/*
+ * A hit of a kept plan (plan_reuse.c), served without initialising the
+ * plan.  Everything the plan's ExecutorStart would check that can fail is
+ * checked first, and any doubt leaves the statement to the normal path,
+ * which raises the real error if there is one:
+ *	- the cache decision and an L1 entry that matches now (the snapshot
+ *	  is taken: PortalStart takes it before ExecutorStart);
+ *	- the range table's privileges (ExecCheckRTPerms, which also calls
+ *	  ExecutorCheckPerms_hook);
+ *	- EXECUTE on each function the plan's own ExecutorStart checked when
+ *	  the plan was kept (recorded through the object access hook), for
+ *	  the current user.  Checks that ran as an aggregate's owner pass for
+ *	  that owner until pg_proc or a role changes, which drops kept plans.
+ * Then a stub statement with the plan's result type, queryId and position
+ * goes through the ExecutorStart chain, so that other extensions (e.g.
+ * pg_stat_statements) see the statement start, and ExecutorRun replays.
+ * Only top-level simple-protocol statements have kept plans; their rows go
+ * to the client, forward, all of them.
+ */
+static bool
+try_kept_hit(QueryDesc *qd, int eflags)
+{
+	const hcKeptStub *stub = hc_kept_stub(qd->plannedstmt);
+	const hcPlanInfo *info = NULL;
+	const hcEntryHeader *hdr;
+	hcQueryState *volatile st = NULL;
+	hcKey		key;
+	int			ttl_s = 0;
+	int			lookup_id;
+	volatile int desc_id;
+	int			filling_id;
+	int			i;
+
+	if (stub == NULL || eflags != 0 || qd->instrument_options != 0 ||
+		!is_client_dest(whereToSendOutput))
+		return false;
+	if (decide_for(qd, stub->plan, stub->tupdesc, CurrentMemoryContext, eflags,
+				   &info, &key, &ttl_s) != HC_BYPASS_NONE)
+		return false;
+	if (!hc_l1_readable())
+		return false;
+	hdr = hc_l1_lookup(&key, &lookup_id, &filling_id);
+	if (hdr == NULL)
+		return false;
+	desc_id = lookup_id;
+	PG_TRY();
+	{
+		bool		usable;
+
+		usable = hc_entry_matches(hdr, &key, stub->tupdesc, info->deps,
+								  info->ndeps, hc_current_epoch(),
+								  GetCurrentStatementStartTimestamp(), ttl_s) &&
+			ExecCheckRTPerms(stub->plan->rtable, false);
+		for (i = 0; usable && i < stub->nfuncs; i++)
+			usable = pg_proc_aclcheck(stub->funcs[i], GetUserId(),
+									  ACL_EXECUTE) == ACLCHECK_OK;
+		if (!usable)
+		{
+			hc_l1_release(desc_id);
+			desc_id = -1;
+		}
+		else
+		{
+			for (i = 0; i < stub->nfuncs; i++)
+				InvokeFunctionExecuteHook(stub->funcs[i]);
+			qd->plannedstmt = hc_kept_stub_statement(stub);
+			start_chained(qd, eflags);
+			st = new_state(qd, info, &key, ttl_s);
+		}
+	}
+	PG_CATCH();
+	{
+		if (desc_id >= 0)
+			hc_l1_release(desc_id);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	if (desc_id < 0)
+		return false;
+
+	/* from here the state's cleanup releases the pin */
+	st->desc_id = desc_id;
+	st->hdr = hdr;
+	st->pos = 0;
+	st->slot = MakeSingleTupleTableSlot(qd->tupDesc, &TTSOpsMinimalTuple);
+	st->phase = HCQ_HIT;
+	hc_count_hit(info->deps, info->ndeps);
+	hc_query_count_hit(info, qd, hc_entry_exec_ms(hdr));
+	return true;
+}
+
+static void
+hc_ExecutorStart(QueryDesc *queryDesc, int eflags)
+{
+	bool		explain_only = (eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0;
+	bool		recording;
+
+	if (exec_nesting == 0 && utility_nesting == 0 && !explain_only &&
+		queryDesc->operation == CMD_SELECT && try_kept_hit(queryDesc, eflags))
+		return;
+
+	recording = hc_plan_reuse_record_begin(queryDesc->plannedstmt);
+	PG_TRY();
+	{
+		start_chained(queryDesc, eflags);
+	}
+	PG_CATCH();
+	{
+		if (recording)
+			hc_plan_reuse_record_end(false);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	if (recording)
+		hc_plan_reuse_record_end(true);
 
 	/* writers register before they can commit, at any nesting level */
 	if (!explain_only && queryDesc->plannedstmt->resultRelations != NIL)

@@ -162,7 +162,22 @@ extern bool hc_plan_hash(const PlannedStmt *pstmt, hcKey *key);
 extern bool hc_query_hash(const Query *query, hcKey *key);
 
 /*---- plan_reuse.c ----*/
+#define HC_MAX_STUB_FUNCS	64
+
+typedef struct hcKeptStub
+{
+	PlannedStmt *plan;			/* the kept plan */
+	TupleDesc	tupdesc;		/* its result's row type */
+	Result	   *result;			/* initialised instead of the plan */
+	int			nfuncs;
+	Oid		   *funcs;			/* functions its ExecutorStart checks */
+} hcKeptStub;
+
 extern void hc_plan_reuse_init(void);
+extern bool hc_plan_reuse_record_begin(PlannedStmt *pstmt);
+extern void hc_plan_reuse_record_end(bool completed);
+extern const hcKeptStub *hc_kept_stub(PlannedStmt *pstmt);
+extern PlannedStmt *hc_kept_stub_statement(const hcKeptStub *stub);
 extern void hc_plan_reuse_learn(QueryDesc *qd);
 extern void hc_plan_reuse_reset(void);
 extern MemoryContext hc_kept_plan_context(PlannedStmt *pstmt);

@@ -85,10 +85,45 @@ SET ROLE reuse_reader;
 SELECT count(*), sum(v) FROM t WHERE id > 50;
 RESET ROLE;
 SELECT hits, plans_reused FROM counters;
--- no invalidation reaches the kept plan here: ExecutorStart's check fails
+-- the membership change drops kept plans; the check fails as without them
 REVOKE reuse_group FROM reuse_reader;
 SET ROLE reuse_reader;
 SELECT count(*), sum(v) FROM t WHERE id > 50;
+RESET ROLE;
+
+-- plans are kept per role: one role's plan, with a SQL function the
+-- planner inlined because that role may execute it, never serves another
+-- role, which the executor must check; the same for a function that is
+-- not inlined (its check is recorded and repeated for every hit)
+CREATE FUNCTION plus_one(int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT $1 + 1';
+CREATE FUNCTION plus_two(int) RETURNS int LANGUAGE plpgsql IMMUTABLE
+  AS 'BEGIN RETURN $1 + 2; END';
+REVOKE EXECUTE ON FUNCTION plus_one(int), plus_two(int) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION plus_one(int), plus_two(int) TO reuse_group;
+GRANT SELECT ON t TO reuse_reader;
+CREATE ROLE reuse_other;
+GRANT USAGE ON SCHEMA reuse_test TO reuse_other;
+GRANT SELECT ON t TO reuse_other;
+GRANT reuse_group TO reuse_reader;
+SET ROLE reuse_reader;
+SELECT sum(plus_one(v)) FROM t;
+SELECT sum(plus_two(v)) FROM t;
+RESET ROLE;
+SELECT hybridcache_reset_stats();
+SET ROLE reuse_reader;
+SELECT sum(plus_one(v)) FROM t;
+SELECT sum(plus_two(v)) FROM t;
+RESET ROLE;
+SELECT hits, plans_reused FROM counters;
+SET ROLE reuse_other;
+SELECT sum(plus_one(v)) FROM t;
+SELECT sum(plus_two(v)) FROM t;
+RESET ROLE;
+-- EXECUTE revoked from the role that keeps the plans: pg_proc changed
+REVOKE EXECUTE ON FUNCTION plus_two(int) FROM reuse_group;
+SET ROLE reuse_reader;
+SELECT sum(plus_two(v)) FROM t;
+SELECT sum(plus_one(v)) FROM t;
 RESET ROLE;
 
 -- the bypass hint: the comment moves the statement's end, so the hinted
@@ -111,8 +146,10 @@ SELECT v, count(*) FROM t GROUP BY v ORDER BY v;
 SELECT hits, plans_reused FROM counters;
 RESET hybridcache.reuse_plans;
 
-REVOKE ALL ON t FROM reuse_group;
-REVOKE ALL ON SCHEMA reuse_test FROM reuse_reader;
+REVOKE ALL ON t FROM reuse_group, reuse_reader, reuse_other;
+REVOKE ALL ON FUNCTION plus_one(int), plus_two(int) FROM reuse_group;
+REVOKE ALL ON SCHEMA reuse_test FROM reuse_reader, reuse_other;
 DROP ROLE reuse_reader;
+DROP ROLE reuse_other;
 DROP ROLE reuse_group;
 DROP SCHEMA reuse_test CASCADE;
