@@ -137,6 +137,8 @@ static void hc_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 
 static hcQueryState *new_state(QueryDesc *qd, const hcPlanInfo *info,
 								const hcKey *key, int ttl_s);
+static void start_replay(hcQueryState *st, const hcEntryHeader *hdr,
+						 int desc_id);
 static hcBypassReason decide_for(QueryDesc *qd, PlannedStmt *pstmt,
 								 TupleDesc tupdesc, MemoryContext cxt,
 								 int eflags, const hcPlanInfo **info_out,
@@ -374,6 +376,17 @@ consider_statement(QueryDesc *qd, int eflags)
 	(void) new_state(qd, info, &key, ttl_s);
 }
 
+/* Make st a hit replaying hdr (pinned as desc_id, or -1: local memory). */
+static void
+start_replay(hcQueryState *st, const hcEntryHeader *hdr, int desc_id)
+{
+	st->hdr = hdr;
+	st->desc_id = desc_id;
+	st->pos = 0;
+	st->slot = MakeSingleTupleTableSlot(st->qd->tupDesc, &TTSOpsMinimalTuple);
+	st->phase = HCQ_HIT;
+}
+
 /* The cache state of a statement, in its query context, linked. */
 static hcQueryState *
 new_state(QueryDesc *qd, const hcPlanInfo *info, const hcKey *key, int ttl_s)
@@ -496,11 +509,7 @@ try_kept_hit(QueryDesc *qd, int eflags)
 		return false;
 
 	/* from here the state's cleanup releases the pin */
-	st->desc_id = desc_id;
-	st->hdr = hdr;
-	st->pos = 0;
-	st->slot = MakeSingleTupleTableSlot(qd->tupDesc, &TTSOpsMinimalTuple);
-	st->phase = HCQ_HIT;
+	start_replay(st, hdr, desc_id);
 	hc_count_hit(info->deps, info->ndeps);
 	hc_query_count_hit(info, qd, hc_entry_exec_ms(hdr));
 	return true;
@@ -601,11 +610,7 @@ try_hit(hcQueryState *st, int *filling_id)
 		st->found_stale = true;
 		return false;
 	}
-	st->hdr = hdr;
-	st->desc_id = desc_id;
-	st->pos = 0;
-	st->slot = MakeSingleTupleTableSlot(qd->tupDesc, &TTSOpsMinimalTuple);
-	st->phase = HCQ_HIT;
+	start_replay(st, hdr, desc_id);
 	hc_count_hit(info->deps, info->ndeps);
 	hc_query_count_hit(info, qd, hc_entry_exec_ms(hdr));
 	hc_plan_reuse_learn(qd);
@@ -694,11 +699,7 @@ try_l2_hit(hcQueryState *st)
 		}
 	}
 
-	st->hdr = hdr;
-	st->desc_id = -1;
-	st->pos = 0;
-	st->slot = MakeSingleTupleTableSlot(qd->tupDesc, &TTSOpsMinimalTuple);
-	st->phase = HCQ_HIT;
+	start_replay(st, hdr, -1);
 	hc_count_l2_hit(info->deps, info->ndeps);
 	hc_query_count_hit(info, qd, hc_entry_exec_ms(hdr));
 	hc_plan_reuse_learn(qd);
