@@ -326,6 +326,30 @@ plan_normally(Query *parse, const char *query_string, int cursorOptions,
 	return standard_planner(parse, query_string, cursorOptions, boundParams);
 }
 
+/*
+ * Cheap tests that spare the Query hash for statements the cache would
+ * not serve: no range table at all (SELECT 1, SELECT f()), or a table
+ * this transaction wrote (own writes bypass the cache).
+ */
+static bool
+worth_keeping(Query *parse)
+{
+	Oid			relids[16];
+	int			n = 0;
+	ListCell   *lc;
+
+	if (parse->rtable == NIL)
+		return false;
+	foreach(lc, parse->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (rte->rtekind == RTE_RELATION && n < lengthof(relids))
+			relids[n++] = rte->relid;
+	}
+	return !hc_wrote_any(relids, n);
+}
+
 static PlannedStmt *
 hc_planner(Query *parse, const char *query_string, int cursorOptions,
 		   ParamListInfo boundParams)
@@ -341,7 +365,7 @@ hc_planner(Query *parse, const char *query_string, int cursorOptions,
 		return plan_normally(parse, query_string, cursorOptions, boundParams);
 	candidate = NULL;
 
-	if (!hc_query_hash(parse, &core))
+	if (!worth_keeping(parse) || !hc_query_hash(parse, &core))
 		return plan_normally(parse, query_string, cursorOptions, boundParams);
 	if (hc_debug_check_fingerprint)
 		hc_check_query_hash(parse, &core);
