@@ -11,7 +11,7 @@
 # test/bench/results/<timestamp>/ (results.md, chart.png, raw.csv, logs/).
 # See test/bench/README.md for what each configuration means.
 #
-#   test/bench/run.sh            full run (~32 min)
+#   test/bench/run.sh            full run (~35 min)
 #   QUICK=1 test/bench/run.sh    smoke test (~3 min, fewer combinations)
 #
 # Environment (defaults in brackets, QUICK=1 defaults after the slash):
@@ -392,7 +392,7 @@ configs_for() # statement -> configurations, in their base order
 	case $1 in
 		select1|mixed|mixed_ro) echo "plain hc_off hc_on pgpool_cache pgpool_off" ;;
 		pk|join|agg) echo "plain hc_off hc_on hc_noreuse hc_miss hc_l2 redis_get pgpool_cache pgpool_off" ;;
-		tpcb) echo "plain hc_on" ;;
+		tpcb) echo "plain hc_off hc_on" ;;
 		*) die "unknown statement $1" ;;
 	esac
 }
