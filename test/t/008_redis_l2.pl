@@ -34,11 +34,7 @@ $standby->start;
 
 my $q = 'SELECT grp, sum(val) FROM items WHERE grp < 3 GROUP BY grp ORDER BY grp';
 
-sub l2stats
-{
-	my ($node, $cols) = @_;
-	return $node->safe_psql('postgres', "SELECT $cols FROM hybridcache_redis_stats()");
-}
+sub l2stats { return $redis->stats_on(@_); }
 
 sub reset_stats
 {
@@ -48,9 +44,7 @@ sub reset_stats
 sub wait_up
 {
 	my ($node) = @_;
-	ok($node->poll_query_until('postgres',
-			"SELECT state = 'up' AND (pg_is_in_recovery() OR last_heartbeat IS NOT NULL) FROM hybridcache_redis_stats()"),
-		$node->name . ': Redis is up');
+	ok($redis->wait_up_on($node), $node->name . ': Redis is up');
 }
 
 wait_up($primary);

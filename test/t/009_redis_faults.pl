@@ -30,11 +30,7 @@ CREATE TABLE counters (id int PRIMARY KEY, n int);
 INSERT INTO counters SELECT g, 0 FROM generate_series(0, 99) g;
 });
 
-sub l2
-{
-	my ($cols) = @_;
-	return $node->safe_psql('postgres', "SELECT $cols FROM hybridcache_redis_stats()");
-}
+sub l2 { return $redis->stats_on($node, @_); }
 
 sub wait_state
 {

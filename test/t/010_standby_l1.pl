@@ -40,11 +40,7 @@ sub stats
 	return $node->safe_psql('postgres', "SELECT $cols FROM hybridcache_stats()");
 }
 
-sub rstats
-{
-	my ($node, $cols) = @_;
-	return $node->safe_psql('postgres', "SELECT $cols FROM hybridcache_redis_stats()");
-}
+sub rstats { return $redis->stats_on(@_); }
 
 sub following
 {

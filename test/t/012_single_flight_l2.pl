@@ -41,9 +41,7 @@ $standby->append_conf('postgresql.conf', 'hybridcache.single_flight_timeout = 3s
 $standby->start;
 for my $node ($primary, $standby)
 {
-	ok($node->poll_query_until('postgres',
-			"SELECT state = 'up' AND (pg_is_in_recovery() OR last_heartbeat IS NOT NULL) FROM hybridcache_redis_stats()"),
-		$node->name . ': Redis is up');
+	ok($redis->wait_up_on($node), $node->name . ': Redis is up');
 }
 
 sub computed

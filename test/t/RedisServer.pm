@@ -46,6 +46,22 @@ sub l2_conf
 	  . join('', map { "hybridcache.$_ = $set{$_}\n" } sort keys %set);
 }
 
+# hybridcache_redis_stats() columns of a server, '|'-separated
+sub stats_on
+{
+	my ($self, $node, $cols) = @_;
+	return $node->safe_psql('postgres', "SELECT $cols FROM hybridcache_redis_stats()");
+}
+
+# Wait until a server sees this Redis up; a primary also with its
+# heartbeat written.  Returns whether it did.
+sub wait_up_on
+{
+	my ($self, $node) = @_;
+	return $node->poll_query_until('postgres',
+		"SELECT state = 'up' AND (pg_is_in_recovery() OR last_heartbeat IS NOT NULL) FROM hybridcache_redis_stats()");
+}
+
 sub start
 {
 	my ($self) = @_;
