@@ -181,7 +181,6 @@ extern PlannedStmt *hc_kept_stub_statement(const hcKeptStub *stub);
 extern void hc_plan_reuse_learn(QueryDesc *qd);
 extern void hc_plan_reuse_reset(void);
 extern MemoryContext hc_kept_plan_context(PlannedStmt *pstmt);
-extern long hc_kept_plan_count(void);
 
 /*---- invalidation.c ----*/
 extern Size hc_invalidation_shmem_size(void);

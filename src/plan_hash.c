@@ -1514,6 +1514,17 @@ hash_planned_stmt(hcPlanBuf *b, const PlannedStmt *node)
 	return node->utilityStmt == NULL;
 }
 
+/* Hash the walk's bytes into *key if it succeeded; free the buffer. */
+static bool
+finish_key(hcPlanBuf *b, bool ok, hcKey *key)
+{
+	if (ok)
+		hc_hash_bytes(b->data, b->len, key);
+	if (b->on_heap)
+		pfree(b->data);
+	return ok;
+}
+
 /*
  * Compute the base key of a plan into *key.  Returns false when the plan
  * holds a node this walker does not know; *key is then unset.
@@ -1526,11 +1537,7 @@ hc_plan_hash(const PlannedStmt *pstmt, hcKey *key)
 	bool		ok;
 
 	ok = hash_planned_stmt(&b, pstmt);
-	if (ok)
-		hc_hash_bytes(b.data, b.len, key);
-	if (b.on_heap)
-		pfree(b.data);
-	return ok;
+	return finish_key(&b, ok, key);
 }
 
 /*
@@ -1548,9 +1555,5 @@ hc_query_hash(const Query *query, hcKey *key)
 
 	put_u32(&b, HC_FORMAT_VERSION);
 	ok = hash_node(&b, query);
-	if (ok)
-		hc_hash_bytes(b.data, b.len, key);
-	if (b.on_heap)
-		pfree(b.data);
-	return ok;
+	return finish_key(&b, ok, key);
 }

@@ -576,13 +576,6 @@ hc_kept_plan_context(PlannedStmt *pstmt)
 	return NULL;
 }
 
-/* Number of plans this backend keeps. */
-long
-hc_kept_plan_count(void)
-{
-	return kept_plans ? hash_get_num_entries(kept_plans) : 0;
-}
-
 void
 hc_plan_reuse_init(void)
 {
