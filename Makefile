@@ -16,7 +16,9 @@ OBJS = \
 	src/fingerprint.o \
 	src/plan_hash.o \
 	src/plan_reuse.o \
+	src/plan_stub.o \
 	src/result.o \
+	src/wire_rows.o \
 	src/l1_store.o \
 	src/invalidation.o \
 	src/stats.o \

@@ -7,9 +7,10 @@
  * statements that will be served from the cache: permission checks
  * (tables, columns, function EXECUTE) happen there (invariant I4), and
  * other extensions see the statement start.  The exception is a hit of a
- * plan kept by plan_reuse.c, decided before ExecutorStart after the same
- * checks (see try_kept_hit()): a stub stands in for the plan.  It then decides whether
- * the statement may use the cache and computes its key.  Writes are
+ * plan that lives across executions (prepared, or kept by plan_reuse.c),
+ * decided before ExecutorStart after the same checks (see try_stub_hit()):
+ * a stub stands in for the plan.  It then decides whether the statement
+ * may use the cache and computes its key.  Writes are
  * registered here for every statement that modifies tables, at any
  * nesting level.
  *
@@ -58,12 +59,14 @@
 #include "port/atomics.h"
 #include "portability/instr_time.h"
 #include "storage/latch.h"
+#include "tcop/pquery.h"
 #include "tcop/tcopprot.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/portal.h"
 #include "utils/syscache.h"
 #include "utils/builtins.h"
 
@@ -92,8 +95,10 @@ typedef struct hcQueryState
 	const hcEntryHeader *hdr;
 	uint64		pos;
 	TupleTableSlot *slot;
+	int			replay_wire;	/* sending wire rows: 1, tuples: 0, -1: not decided */
 	/* capture */
 	hcCapture  *cap;
+	bool		wire_checked;	/* hc_capture_set_wire() considered */
 	DestReceiver *tee;
 	uint64		epoch;
 	uint64		gens[HC_MAX_DEPS];
@@ -355,9 +360,12 @@ decide_for(QueryDesc *qd, PlannedStmt *pstmt, TupleDesc tupdesc,
 	return reason;
 }
 
-/* Set up the cache state of an eligible top-level SELECT. */
+/*
+ * Set up the cache state of an eligible top-level SELECT; recorded: its
+ * ExecutorStart's function checks were recorded for a stub.
+ */
 static void
-consider_statement(QueryDesc *qd, int eflags)
+consider_statement(QueryDesc *qd, int eflags, bool recorded)
 {
 	const hcPlanInfo *info = NULL;
 	hcKey		key = {0, 0};
@@ -372,6 +380,9 @@ consider_statement(QueryDesc *qd, int eflags)
 			warm_outcome = hc_bypass_reason_name(reason);
 		return;
 	}
+	if (recorded)
+		hc_stub_learn(qd->plannedstmt, (hcPlanInfo *) info,
+					  hc_kept_plan_context(qd->plannedstmt) != NULL);
 
 	(void) new_state(qd, info, &key, ttl_s);
 }
@@ -384,6 +395,7 @@ start_replay(hcQueryState *st, const hcEntryHeader *hdr, int desc_id)
 	st->desc_id = desc_id;
 	st->pos = 0;
 	st->slot = MakeSingleTupleTableSlot(st->qd->tupDesc, &TTSOpsMinimalTuple);
+	st->replay_wire = -1;
 	st->phase = HCQ_HIT;
 }
 
@@ -429,31 +441,37 @@ start_chained(QueryDesc *queryDesc, int eflags)
 }
 
 /*
- * A hit of a kept plan (plan_reuse.c), served without initialising the
- * plan.  Everything the plan's ExecutorStart would check that can fail is
- * checked first, and any doubt leaves the statement to the normal path,
- * which raises the real error if there is one:
+ * A hit of a plan that lives across executions (a prepared statement's
+ * CachedPlan or a plan kept by plan_reuse.c), served without initialising
+ * the plan, using its stub (plan_stub.c).  Everything the plan's
+ * ExecutorStart would check that can fail is checked first, and any doubt
+ * leaves the statement to the normal path, which raises the real error if
+ * there is one:
  *	- the cache decision and an L1 entry that matches now (the snapshot
  *	  is taken: PortalStart takes it before ExecutorStart);
  *	- the range table's privileges (ExecCheckRTPerms, which also calls
  *	  ExecutorCheckPerms_hook);
- *	- EXECUTE on each function the plan's own ExecutorStart checked when
- *	  the plan was kept (recorded through the object access hook), for
- *	  the current user.  Checks that ran as an aggregate's owner pass for
- *	  that owner until pg_proc or a role changes, which drops kept plans.
+ *	- EXECUTE, for the current user, on each function the plan's own
+ *	  ExecutorStart checked when the stub was made.
  * Then a stub statement with the plan's result type, queryId and position
  * goes through the ExecutorStart chain, so that other extensions (e.g.
  * pg_stat_statements) see the statement start, and ExecutorRun replays.
- * Only top-level simple-protocol statements have kept plans; their rows go
- * to the client, forward, all of them.
+ *
+ * Only a portal the client's own message starts qualifies (a simple query,
+ * or Bind): its snapshot was just taken, and its rows go to the client.
+ * A function called through the fast-path protocol runs with no client
+ * query string and may start portals on an older snapshot.  Rows are
+ * replayed forward only (the portal was started without scroll flags).
  */
 static bool
-try_kept_hit(QueryDesc *qd, int eflags)
+try_stub_hit(QueryDesc *qd, int eflags)
 {
-	const hcKeptStub *stub = hc_kept_stub(qd->plannedstmt);
+	const hcPlanInfo *memo;
+	const hcPlanStub *stub;
 	const hcPlanInfo *info = NULL;
 	const hcEntryHeader *hdr;
 	hcQueryState *volatile st = NULL;
+	PlannedStmt *real = qd->plannedstmt;
 	hcKey		key;
 	int			ttl_s = 0;
 	int			lookup_id;
@@ -461,10 +479,14 @@ try_kept_hit(QueryDesc *qd, int eflags)
 	int			filling_id;
 	int			i;
 
-	if (stub == NULL || eflags != 0 || qd->instrument_options != 0 ||
-		!is_client_dest(whereToSendOutput))
+	if (eflags != 0 || qd->instrument_options != 0 ||
+		!is_client_dest(whereToSendOutput) || debug_query_string == NULL ||
+		ActivePortal == NULL || ActivePortal->strategy != PORTAL_ONE_SELECT)
 		return false;
-	if (decide_for(qd, stub->plan, stub->tupdesc, CurrentMemoryContext, eflags,
+	memo = hc_plan_info_memoised(real);
+	if (memo == NULL || (stub = hc_stub_valid(memo)) == NULL)
+		return false;
+	if (decide_for(qd, real, stub->tupdesc, CurrentMemoryContext, eflags,
 				   &info, &key, &ttl_s) != HC_BYPASS_NONE)
 		return false;
 	if (!hc_l1_readable())
@@ -480,7 +502,7 @@ try_kept_hit(QueryDesc *qd, int eflags)
 		usable = hc_entry_matches(hdr, &key, stub->tupdesc, info->deps,
 								  info->ndeps, hc_current_epoch(),
 								  GetCurrentStatementStartTimestamp(), ttl_s) &&
-			ExecCheckRTPerms(stub->plan->rtable, false);
+			ExecCheckRTPerms(real->rtable, false);
 		for (i = 0; usable && i < stub->nfuncs; i++)
 			usable = pg_proc_aclcheck(stub->funcs[i], GetUserId(),
 									  ACL_EXECUTE) == ACLCHECK_OK;
@@ -493,7 +515,7 @@ try_kept_hit(QueryDesc *qd, int eflags)
 		{
 			for (i = 0; i < stub->nfuncs; i++)
 				InvokeFunctionExecuteHook(stub->funcs[i]);
-			qd->plannedstmt = hc_kept_stub_statement(stub);
+			qd->plannedstmt = hc_stub_statement(stub, real);
 			start_chained(qd, eflags);
 			st = new_state(qd, info, &key, ttl_s);
 		}
@@ -512,6 +534,7 @@ try_kept_hit(QueryDesc *qd, int eflags)
 	start_replay(st, hdr, desc_id);
 	hc_count_hit(info->deps, info->ndeps);
 	hc_query_count_hit(info, qd, hc_entry_exec_ms(hdr));
+	elog(DEBUG2, "hybridcache: hit served without starting the plan");
 	return true;
 }
 
@@ -519,26 +542,26 @@ static void
 hc_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
 	bool		explain_only = (eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0;
-	bool		recording;
+	volatile bool top_select;
 
-	if (exec_nesting == 0 && utility_nesting == 0 && !explain_only &&
-		queryDesc->operation == CMD_SELECT && try_kept_hit(queryDesc, eflags))
+	top_select = exec_nesting == 0 && utility_nesting == 0 && !explain_only &&
+		queryDesc->operation == CMD_SELECT && hc_enabled;
+	if (top_select && try_stub_hit(queryDesc, eflags))
 		return;
 
-	recording = hc_plan_reuse_record_begin(queryDesc->plannedstmt);
+	/* a top-level SELECT's function checks, for its plan's stub */
+	if (top_select)
+		hc_stub_record_begin();
 	PG_TRY();
 	{
 		start_chained(queryDesc, eflags);
 	}
-	PG_CATCH();
+	PG_FINALLY();
 	{
-		if (recording)
-			hc_plan_reuse_record_end(false);
-		PG_RE_THROW();
+		if (top_select)
+			hc_stub_record_end();
 	}
 	PG_END_TRY();
-	if (recording)
-		hc_plan_reuse_record_end(true);
 
 	/* writers register before they can commit, at any nesting level */
 	if (!explain_only && queryDesc->plannedstmt->resultRelations != NIL)
@@ -557,7 +580,7 @@ hc_ExecutorStart(QueryDesc *queryDesc, int eflags)
 
 	if ((exec_nesting == 0 && utility_nesting == 0) ||
 		(exec_nesting == warm_exec_nesting && utility_nesting == warm_utility_nesting))
-		consider_statement(queryDesc, eflags);
+		consider_statement(queryDesc, eflags, top_select);
 	else if (exec_nesting == 0 && hc_enabled)
 	{
 		/*
@@ -876,7 +899,21 @@ replay_run(hcQueryState *st, ScanDirection direction, uint64 count)
 	estate->es_processed = 0;
 	dest->rStartup(dest, CMD_SELECT, qd->tupDesc);
 	if (ScanDirectionIsForward(direction))
-		hc_replay(st->hdr, &st->pos, st->slot, dest, count, estate);
+	{
+		/* the rows as sent to the client, if it would get the same bytes */
+		if (st->replay_wire < 0)
+		{
+			uint64		sig = hc_entry_wire_sig(st->hdr);
+
+			st->replay_wire = sig != 0 && sig == hc_wire_signature(qd, dest);
+			if (st->replay_wire)
+				elog(DEBUG2, "hybridcache: hit sends the rows as they were sent when stored");
+		}
+		if (st->replay_wire)
+			hc_replay_wire(st->hdr, &st->pos, count, estate);
+		else
+			hc_replay(st->hdr, &st->pos, st->slot, dest, count, estate);
+	}
 	dest->rShutdown(dest);
 
 	if (qd->totaltime)
@@ -958,6 +995,16 @@ capture_run(hcQueryState *st, ScanDirection direction, uint64 count,
 	if (!ScanDirectionIsForward(direction) && !ScanDirectionIsNoMovement(direction))
 		hc_capture_poison(st->cap);
 
+	/* rows going to the client through printtup: send and keep the bytes */
+	if (!st->wire_checked)
+	{
+		hcWireWriter *w;
+
+		st->wire_checked = true;
+		w = hc_wire_writer_begin(qd, dest, qd->estate->es_query_cxt);
+		if (w != NULL)
+			hc_capture_set_wire(st->cap, w, hc_wire_signature(qd, dest));
+	}
 	qd->dest = hc_capture_receiver(st->cap, dest);
 	INSTR_TIME_SET_CURRENT(start);
 	PG_TRY();

@@ -317,6 +317,7 @@ hc_plan_info(PlannedStmt *pstmt)
 	hc_analyze_plan(pstmt, info);
 	if (info->verdict == HC_BYPASS_NONE)
 		plan_key(pstmt, &info->plan_key);
+	info->memoised = true;
 	cb = palloc(sizeof(hcMemoCallback));
 	MemoryContextSwitchTo(oldcxt);
 
@@ -327,6 +328,21 @@ hc_plan_info(PlannedStmt *pstmt)
 	cb->cb.arg = cb;
 	MemoryContextRegisterResetCallback(plancxt, &cb->cb);
 	return info;
+}
+
+/*
+ * The memoised analysis of pstmt if there is one, without analysing it.
+ * (A memo dies with its plan, so a live plan's pointer finds only its own.)
+ */
+const hcPlanInfo *
+hc_plan_info_memoised(PlannedStmt *pstmt)
+{
+	hcMemoEntry *entry;
+
+	if (memo == NULL)
+		return NULL;
+	entry = hash_search(memo, &pstmt, HASH_FIND, NULL);
+	return entry ? entry->info : NULL;
 }
 
 /* Append the bytes of one parameter value to the key material. */

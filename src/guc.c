@@ -48,6 +48,7 @@ int			hc_max_query_stats = 1000;
 bool		hc_debug_check_fingerprint = false;
 bool		hc_standby_l1 = true;
 bool		hc_reuse_plans = true;
+bool		hc_wire_rows = true;
 char	   *hc_warm_databases = NULL;
 bool		hc_warm_after_invalidate_all = false;
 char	   *hc_redis_url = NULL;
@@ -257,6 +258,15 @@ hc_define_gucs(void)
 							 &hc_reuse_plans,
 							 true,
 							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("hybridcache.wire_rows",
+							 "Also keeps cached results in the form sent to the client.",
+							 "A result sent to the client in text or binary form, with columns of common built-in types, is also kept as its DataRow messages; a hit with the same result formats and output settings sends them without converting the values again.  This takes up to about twice the memory per cached result.",
+							 &hc_wire_rows,
+							 true,
+							 PGC_SUSET,
 							 0,
 							 NULL, NULL, NULL);
 

@@ -62,6 +62,7 @@ _PG_init(void)
 	hc_install_hooks();
 	hc_l2_init_scripts();
 	hc_plan_reuse_init();
+	hc_plan_stub_init();
 	hc_invalidation_init();
 	hc_eligibility_init();
 }

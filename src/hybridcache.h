@@ -19,6 +19,7 @@
 #define HYBRIDCACHE_H
 
 #include "executor/execdesc.h"
+#include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
 #include "nodes/plannodes.h"
 #include "access/transam.h"
@@ -27,7 +28,7 @@
 #include "utils/timestamp.h"
 
 /* Version of the L1/L2 entry format; bump on any layout change. */
-#define HC_FORMAT_VERSION	2
+#define HC_FORMAT_VERSION	3
 
 /* Most dependency relations one cached query may have. */
 #define HC_MAX_DEPS			256
@@ -49,6 +50,7 @@ extern int	hc_max_query_stats;
 extern bool hc_debug_check_fingerprint;
 extern bool hc_standby_l1;
 extern bool hc_reuse_plans;
+extern bool hc_wire_rows;
 
 /* Redis (L2) settings; hc_redis_target is NULL when L2 is off */
 typedef struct hcRedisTarget
@@ -140,6 +142,10 @@ typedef struct hcPlanInfo
 	double		last_exec_ms;
 	uint32		measured;		/* complete executions measured */
 	uint32		skipped;		/* misses not captured since */
+	/* memoised with a plan that lives across executions (fingerprint.c) */
+	bool		memoised;
+	uint32		starts;			/* recorded ExecutorStarts (plan_stub.c) */
+	struct hcPlanStub *stub;	/* for hits without initialising the plan */
 } hcPlanInfo;
 
 /*---- eligibility.c ----*/
@@ -151,6 +157,7 @@ extern bool hc_tupdesc_cacheable(TupleDesc tupdesc);
 extern void hc_hash_bytes(const void *data, Size len, hcKey *key);
 extern void hc_check_query_hash(Query *query, const hcKey *walker_key);
 extern const hcPlanInfo *hc_plan_info(PlannedStmt *pstmt);
+extern const hcPlanInfo *hc_plan_info_memoised(PlannedStmt *pstmt);
 extern void hc_statement_key(const hcPlanInfo *info, ParamListInfo params,
 							 hcKey *key);
 extern bool hc_params_usable(ParamListInfo params);
@@ -162,25 +169,31 @@ extern bool hc_plan_hash(const PlannedStmt *pstmt, hcKey *key);
 extern bool hc_query_hash(const Query *query, hcKey *key);
 
 /*---- plan_reuse.c ----*/
-#define HC_MAX_STUB_FUNCS	64
-
-typedef struct hcKeptStub
-{
-	PlannedStmt *plan;			/* the kept plan */
-	TupleDesc	tupdesc;		/* its result's row type */
-	Result	   *result;			/* initialised instead of the plan */
-	int			nfuncs;
-	Oid		   *funcs;			/* functions its ExecutorStart checks */
-} hcKeptStub;
-
 extern void hc_plan_reuse_init(void);
-extern bool hc_plan_reuse_record_begin(PlannedStmt *pstmt);
-extern void hc_plan_reuse_record_end(bool completed);
-extern const hcKeptStub *hc_kept_stub(PlannedStmt *pstmt);
-extern PlannedStmt *hc_kept_stub_statement(const hcKeptStub *stub);
 extern void hc_plan_reuse_learn(QueryDesc *qd);
 extern void hc_plan_reuse_reset(void);
 extern MemoryContext hc_kept_plan_context(PlannedStmt *pstmt);
+
+/*---- plan_stub.c ----*/
+#define HC_MAX_STUB_FUNCS	64
+
+typedef struct hcPlanStub
+{
+	uint64		generation;		/* valid while it is current */
+	TupleDesc	tupdesc;		/* the plan's result row type */
+	Result	   *result;			/* initialised instead of the plan */
+	int			nfuncs;
+	Oid			funcs[FLEXIBLE_ARRAY_MEMBER];	/* EXECUTE checks of its start */
+} hcPlanStub;
+
+extern void hc_plan_stub_init(void);
+extern void hc_stub_record_begin(void);
+extern void hc_stub_record_end(void);
+extern void hc_stub_learn(PlannedStmt *pstmt, hcPlanInfo *info,
+						  bool reused_plan);
+extern const hcPlanStub *hc_stub_valid(const hcPlanInfo *info);
+extern PlannedStmt *hc_stub_statement(const hcPlanStub *stub,
+									  PlannedStmt *real);
 
 /*---- invalidation.c ----*/
 extern Size hc_invalidation_shmem_size(void);
@@ -277,10 +290,23 @@ extern void hc_l2_get_state(hcL2State *state);
 /*---- worker.c ----*/
 extern void hc_worker_register(void);
 
+/*---- wire_rows.c ----*/
+typedef struct hcWireWriter hcWireWriter;
+extern uint64 hc_wire_signature(QueryDesc *qd, DestReceiver *dest);
+extern hcWireWriter *hc_wire_writer_begin(QueryDesc *qd, DestReceiver *dest,
+										  MemoryContext cxt);
+extern const StringInfoData *hc_wire_send_row(hcWireWriter *w,
+											  TupleTableSlot *slot);
+extern bool hc_wire_rows_validate(const char *rows, Size len, int natts,
+								  uint64 nrows);
+extern uint64 hc_wire_replay(const char *rows, Size len, uint64 *pos,
+							 uint64 count, EState *estate);
+
 /*---- result.c ----*/
 typedef struct hcCapture hcCapture;
 extern hcCapture *hc_capture_begin(TupleDesc tupdesc, int ndeps,
 								   Size max_bytes, MemoryContext cxt);
+extern void hc_capture_set_wire(hcCapture *cap, hcWireWriter *w, uint64 sig);
 extern void hc_capture_poison(hcCapture *cap);
 extern DestReceiver *hc_capture_receiver(hcCapture *cap, DestReceiver *inner);
 extern bool hc_capture_ok(hcCapture *cap);
@@ -307,6 +333,9 @@ extern void hc_entry_describe(const hcEntryHeader *hdr, Oid *dbid,
 extern uint64 hc_replay(const hcEntryHeader *hdr, uint64 *pos,
 						TupleTableSlot *slot, DestReceiver *dest,
 						uint64 count, EState *estate);
+extern uint64 hc_entry_wire_sig(const hcEntryHeader *hdr);
+extern uint64 hc_replay_wire(const hcEntryHeader *hdr, uint64 *pos,
+							 uint64 count, EState *estate);
 
 /*---- executor_hooks.c ----*/
 extern void hc_install_hooks(void);

@@ -39,14 +39,8 @@
  * Plans are kept per role: the planner inlines a SQL function only for a
  * role allowed to execute it.
  *
- * A kept plan also has a stub, for serving its hits without initialising
- * it (executor_hooks.c, try_kept_hit()): its result type, a Result node
- * with that targetlist, and the functions whose EXECUTE privilege the
- * plan's ExecutorStart checked when it was kept, recorded through the
- * object access hook (the executor calls InvokeFunctionExecuteHook after
- * each such check).  The checks that ran as an aggregate's owner rather
- * than the current user stay valid until pg_proc or a role changes; both
- * drop every kept plan.
+ * Like a prepared statement's plan, a kept plan gets a stub (plan_stub.c)
+ * so that its hits skip ExecutorStart's initialisation of the plan.
  *
  * A plan in use by a running statement is never freed: it holds a
  * reference until the memory context it was returned in is reset, which
@@ -86,7 +80,6 @@ typedef struct hcKeptPlan
 	PlannedStmt *plan;
 	int			refcount;		/* statements running it */
 	bool		dropped;		/* no longer in the table */
-	hcKeptStub	stub;			/* for serving hits without initialising it */
 } hcKeptPlan;
 
 typedef struct hcKeptEntry
@@ -121,17 +114,7 @@ static struct
 	hcKey		key;
 	uint64		inval_count;
 	uint64		id;				/* which forget callback is the live one */
-	/* functions whose EXECUTE its ExecutorStart checked */
-	bool		recording;
-	bool		recorded;
-	int			nfuncs;
-	Oid			funcs[HC_MAX_STUB_FUNCS];
-	bool		too_many_funcs;
 } pending;
-
-static object_access_hook_type prev_object_access = NULL;
-
-static void make_stub(hcKeptPlan *kept);
 
 typedef struct hcPendingForget
 {
@@ -228,61 +211,7 @@ forget_pending(void *arg)
 	hcPendingForget *f = (hcPendingForget *) arg;
 
 	if (f->id == pending.id)
-	{
 		pending.plan = NULL;
-		pending.recording = false;
-		pending.recorded = false;
-	}
-}
-
-/*
- * The executor announces every function whose EXECUTE privilege it checks
- * (InvokeFunctionExecuteHook); while the pending plan starts, remember
- * them.
- */
-static void
-hc_object_access(ObjectAccessType access, Oid classId, Oid objectId,
-				 int subId, void *arg)
-{
-	if (prev_object_access)
-		prev_object_access(access, classId, objectId, subId, arg);
-	if (pending.recording && access == OAT_FUNCTION_EXECUTE &&
-		classId == ProcedureRelationId)
-	{
-		int			i;
-
-		for (i = 0; i < pending.nfuncs; i++)
-			if (pending.funcs[i] == objectId)
-				return;
-		if (pending.nfuncs < HC_MAX_STUB_FUNCS)
-			pending.funcs[pending.nfuncs++] = objectId;
-		else
-			pending.too_many_funcs = true;
-	}
-}
-
-/*
- * ExecutorStart of pstmt begins: if it is the pending plan, record the
- * functions it checks.  Returns whether it records.
- */
-bool
-hc_plan_reuse_record_begin(PlannedStmt *pstmt)
-{
-	if (pending.plan == NULL || pstmt != pending.plan)
-		return false;
-	pending.recording = true;
-	pending.recorded = false;
-	pending.nfuncs = 0;
-	pending.too_many_funcs = false;
-	return true;
-}
-
-/* ExecutorStart of the pending plan ended, completely or not. */
-void
-hc_plan_reuse_record_end(bool completed)
-{
-	pending.recording = false;
-	pending.recorded = completed && !pending.too_many_funcs;
 }
 
 static void
@@ -295,6 +224,7 @@ hc_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
 		pstate->p_paramref_hook == NULL &&
 		query->commandType == CMD_SELECT && query->utilityStmt == NULL &&
 		whereToSendOutput == DestRemote && hc_at_top_level() &&
+		debug_query_string != NULL &&
 		!IsParallelWorker())
 		candidate = query;
 	else
@@ -436,78 +366,6 @@ hc_planner(Query *parse, const char *query_string, int cursorOptions,
 }
 
 /*
- * What serving a hit of the kept plan without initialising it needs (see
- * hc_kept_stub()): the result's row type, a Result node with a targetlist
- * of that type, and the functions whose EXECUTE the plan's ExecutorStart
- * checks.  In the kept plan's context.
- */
-static void
-make_stub(hcKeptPlan *kept)
-{
-	Result	   *result = makeNode(Result);
-	List	   *tlist = NIL;
-	ListCell   *lc;
-
-	foreach(lc, kept->plan->planTree->targetlist)
-	{
-		TargetEntry *tle = lfirst_node(TargetEntry, lc);
-		Node	   *expr = (Node *) tle->expr;
-		TargetEntry *stub;
-
-		stub = makeTargetEntry((Expr *) makeNullConst(exprType(expr),
-													  exprTypmod(expr),
-													  exprCollation(expr)),
-							   tle->resno, tle->resname, tle->resjunk);
-		stub->resorigtbl = tle->resorigtbl;
-		stub->resorigcol = tle->resorigcol;
-		tlist = lappend(tlist, stub);
-	}
-	result->plan.targetlist = tlist;
-	kept->stub.result = result;
-	kept->stub.tupdesc = ExecCleanTypeFromTL(kept->plan->planTree->targetlist);
-	kept->stub.nfuncs = pending.nfuncs;
-	kept->stub.funcs = palloc(sizeof(Oid) * Max(pending.nfuncs, 1));
-	memcpy(kept->stub.funcs, pending.funcs, sizeof(Oid) * pending.nfuncs);
-	kept->stub.plan = kept->plan;
-}
-
-/*
- * The stub of the kept plan the current statement runs, or NULL when
- * pstmt is no kept plan or its ExecutorStart was not recorded.
- */
-const hcKeptStub *
-hc_kept_stub(PlannedStmt *pstmt)
-{
-	if (current == NULL || current->plan != pstmt ||
-		current->stub.result == NULL)
-		return NULL;
-	return &current->stub;
-}
-
-/*
- * A statement that stands for the kept plan in ExecutorStart when the
- * result is a hit: the same result type, queryId and position, and one
- * Result node to initialise.  Its range table is empty: the caller has
- * checked the kept plan's.  Allocated in CurrentMemoryContext; shares the
- * stub's nodes, which live as long as the statement's reference.
- */
-PlannedStmt *
-hc_kept_stub_statement(const hcKeptStub *stub)
-{
-	PlannedStmt *p = makeNode(PlannedStmt);
-	PlannedStmt *real = stub->plan;
-
-	p->commandType = CMD_SELECT;
-	p->queryId = real->queryId;
-	p->canSetTag = real->canSetTag;
-	p->dependsOnRole = real->dependsOnRole;
-	p->planTree = (Plan *) stub->result;
-	p->stmt_location = real->stmt_location;
-	p->stmt_len = real->stmt_len;
-	return p;
-}
-
-/*
  * The statement qd was served from the cache or stored into it: keep its
  * plan if it was made for a simple-protocol candidate and no invalidation
  * arrived since planning began.
@@ -549,10 +407,7 @@ hc_plan_reuse_learn(QueryDesc *qd)
 	kept = palloc0(sizeof(hcKeptPlan));
 	kept->cxt = cxt;
 	kept->plan = copyObject(qd->plannedstmt);
-	if (pending.recorded)
-		make_stub(kept);
 	MemoryContextSwitchTo(oldcxt);
-	pending.recorded = false;
 
 	entry = hash_search(kept_plans, &pending.key, HASH_ENTER, &found);
 	if (found)
@@ -583,8 +438,6 @@ hc_plan_reuse_init(void)
 	post_parse_analyze_hook = hc_post_parse_analyze;
 	prev_planner = planner_hook;
 	planner_hook = hc_planner;
-	prev_object_access = object_access_hook;
-	object_access_hook = hc_object_access;
 
 	CacheRegisterRelcacheCallback(relcache_callback, (Datum) 0);
 	/* what the plan cache also watches: see PlanCacheSysCallback */
@@ -595,7 +448,7 @@ hc_plan_reuse_init(void)
 	CacheRegisterSyscacheCallback(AMOPOPID, syscache_callback, (Datum) 0);
 	CacheRegisterSyscacheCallback(FOREIGNSERVEROID, syscache_callback, (Datum) 0);
 	CacheRegisterSyscacheCallback(FOREIGNDATAWRAPPEROID, syscache_callback, (Datum) 0);
-	/* a stub's recorded EXECUTE checks of aggregate parts ran as the owner */
+	/* inlining a SQL function checked the role's EXECUTE privilege */
 	CacheRegisterSyscacheCallback(AUTHOID, syscache_callback, (Datum) 0);
 	CacheRegisterSyscacheCallback(AUTHMEMMEMROLE, syscache_callback, (Datum) 0);
 	CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, syscache_callback, (Datum) 0);

@@ -10,6 +10,9 @@
  *	  Oid	  deps[ndeps]		the dependencies themselves
  *	  hcAttSig atts[natts]		result column types (invariant I7)
  *	  MinimalTuple ...			each MAXALIGNed, data_offset onwards
+ *	  wire rows (optional)		from wire_offset: the DataRow messages sent
+ *								for the rows (wire_rows.c), each a uint32
+ *								length and the message body; then padding
  *
  * The blob carries its full key and the result's type signature, so a
  * hash collision or a stale plan can never replay rows of another shape.
@@ -21,8 +24,11 @@
  * and then forwarded unchanged.  The capture stops copying, but keeps
  * forwarding, once the result exceeds hybridcache.max_entry_size.
  *
- * Replay sends the cached MinimalTuples straight from shared memory to the
- * client's receiver, doing what standard_ExecutorRun would do for the
+ * When the rows go to the client through printtup with formats and
+ * settings of known effect, the capture sends them itself (wire_rows.c)
+ * and keeps the bytes too; a hit with the same wire signature sends those
+ * bytes.  Otherwise replay sends the cached MinimalTuples straight from
+ * shared memory to the client's receiver, doing what standard_ExecutorRun would do for the
  * receiver and the row count, so command tags, protocol row limits and
  * PortalSuspended are indistinguishable from an uncached execution.
  *
@@ -61,6 +67,9 @@ struct hcEntryHeader
 	uint32		data_offset;	/* where the tuples start */
 	uint64		total_len;
 	uint64		ntuples;
+	uint64		wire_offset;	/* 0: no wire rows */
+	uint64		wire_len;
+	uint64		wire_sig;
 	hcKey		key;
 	Oid			dbid;
 	uint64		epoch;
@@ -93,6 +102,13 @@ struct hcCapture
 	uint64		ntuples;
 	bool		poisoned;		/* never store (client gone, error) */
 	bool		too_large;
+	/* the wire rows, when the rows are sent by a wire writer */
+	hcWireWriter *wire;
+	uint64		wire_sig;
+	char	   *wbuf;
+	Size		wlen;
+	Size		wcap;
+	bool		wire_too_large;
 };
 
 typedef struct hcTeeReceiver
@@ -187,12 +203,64 @@ capture_row(hcCapture *cap, TupleTableSlot *slot)
 	MemoryContextReset(cap->tuplecxt);
 }
 
+/* Send the row as a DataRow message and keep its bytes. */
+static void
+capture_wire_row(hcCapture *cap, TupleTableSlot *slot)
+{
+	const StringInfoData *row = hc_wire_send_row(cap->wire, slot);
+	uint32		rowlen = row->len;
+	Size		need = sizeof(uint32) + rowlen;
+
+	if (cap->poisoned || cap->too_large || cap->wire_too_large)
+		return;
+	if (cap->wlen + need > cap->max_bytes)
+	{
+		/* the tuples may still fit: the entry goes without wire rows */
+		cap->wire_too_large = true;
+		if (cap->wbuf)
+			pfree(cap->wbuf);
+		cap->wbuf = NULL;
+		return;
+	}
+	if (cap->wlen + need > cap->wcap)
+	{
+		Size		newcap = Max(cap->wcap, 4096);
+
+		while (cap->wlen + need > newcap)
+			newcap *= 2;
+		cap->wbuf = cap->wbuf ? repalloc_huge(cap->wbuf, newcap)
+			: MemoryContextAllocHuge(cap->cxt, newcap);
+		cap->wcap = newcap;
+	}
+	memcpy(cap->wbuf + cap->wlen, &rowlen, sizeof(uint32));
+	memcpy(cap->wbuf + cap->wlen + sizeof(uint32), row->data, rowlen);
+	cap->wlen += need;
+}
+
+/*
+ * The rows of this capture go to the client through w (see wire_rows.c),
+ * with wire signature sig.  Before the first row.
+ */
+void
+hc_capture_set_wire(hcCapture *cap, hcWireWriter *w, uint64 sig)
+{
+	Assert(cap->ntuples == 0);
+	cap->wire = w;
+	cap->wire_sig = sig;
+}
+
 static bool
 tee_receive(TupleTableSlot *slot, DestReceiver *self)
 {
 	hcTeeReceiver *tee = (hcTeeReceiver *) self;
 
 	capture_row(tee->cap, slot);
+	if (tee->cap->wire != NULL)
+	{
+		/* printtup's job, done here once for the client and the cache */
+		capture_wire_row(tee->cap, slot);
+		return true;
+	}
 	if (!tee->inner->receiveSlot(slot, tee->inner))
 	{
 		tee->cap->poisoned = true;
@@ -273,7 +341,33 @@ hc_capture_finish(hcCapture *cap, const hcKey *key, Oid dbid,
 	Assert(hc_capture_ok(cap));
 	Assert(header_size(ndeps, cap->tupdesc->natts) == cap->data_offset);
 
-	memset(hdr, 0, cap->data_offset);
+	/* the wire rows go after the tuples */
+	if (cap->wire != NULL && !cap->wire_too_large &&
+		cap->len + MAXALIGN(cap->wlen) <= cap->max_bytes)
+	{
+		Size		total = cap->len + MAXALIGN(cap->wlen);
+
+		if (total > cap->cap)
+		{
+			cap->buf = repalloc_huge(cap->buf, total);
+			cap->cap = total;
+		}
+		if (cap->wlen > 0)
+			memcpy(cap->buf + cap->len, cap->wbuf, cap->wlen);
+		memset(cap->buf + cap->len + cap->wlen, 0,
+			   MAXALIGN(cap->wlen) - cap->wlen);
+		hdr = (hcEntryHeader *) cap->buf;
+		memset(hdr, 0, cap->data_offset);
+		hdr->wire_offset = cap->len;
+		hdr->wire_len = cap->wlen;
+		hdr->wire_sig = cap->wire_sig;
+		cap->len = total;
+	}
+	else
+	{
+		hdr = (hcEntryHeader *) cap->buf;
+		memset(hdr, 0, cap->data_offset);
+	}
 	hdr->magic = HC_ENTRY_MAGIC;
 	hdr->format = HC_FORMAT_VERSION;
 	hdr->natts = cap->tupdesc->natts;
@@ -387,6 +481,18 @@ hc_entry_validate(const char *blob, Size len, const hcKey *key, Oid dbid)
 		hdr->data_offset != header_size(hdr->ndeps, hdr->natts) ||
 		hdr->data_offset > len)
 		return false;
+	if (hdr->wire_offset != 0)
+	{
+		if (hdr->wire_offset < hdr->data_offset || hdr->wire_offset > len ||
+			hdr->wire_offset != MAXALIGN(hdr->wire_offset) ||
+			hdr->wire_len > len - hdr->wire_offset ||
+			MAXALIGN(hdr->wire_offset + hdr->wire_len) != len ||
+			hdr->wire_sig == 0 ||
+			!hc_wire_rows_validate(blob + hdr->wire_offset, hdr->wire_len,
+								   hdr->natts, hdr->ntuples))
+			return false;
+		len = hdr->wire_offset;
+	}
 	for (pos = hdr->data_offset; pos < len; n++)
 	{
 		MinimalTuple mtup = (MinimalTuple) (blob + pos);
@@ -445,10 +551,12 @@ hc_replay(const hcEntryHeader *hdr, uint64 *pos, TupleTableSlot *slot,
 	const char *base = (const char *) hdr;
 	uint64		sent = 0;
 
+	uint64		end = hdr->wire_offset ? hdr->wire_offset : hdr->total_len;
+
 	if (*pos < hdr->data_offset)
 		*pos = hdr->data_offset;
 
-	while (*pos < hdr->total_len && (count == 0 || sent < count))
+	while (*pos < end && (count == 0 || sent < count))
 	{
 		MinimalTuple mtup = (MinimalTuple) (base + *pos);
 
@@ -463,4 +571,25 @@ hc_replay(const hcEntryHeader *hdr, uint64 *pos, TupleTableSlot *slot,
 	}
 	ExecClearTuple(slot);
 	return sent;
+}
+
+/* The signature of the entry's wire rows, 0 if it has none. */
+uint64
+hc_entry_wire_sig(const hcEntryHeader *hdr)
+{
+	return hdr->wire_offset ? hdr->wire_sig : 0;
+}
+
+/*
+ * hc_replay() for the entry's wire rows: sends them to the client as they
+ * are (the caller checked the signature).  *pos counts from the start of
+ * the wire rows.
+ */
+uint64
+hc_replay_wire(const hcEntryHeader *hdr, uint64 *pos, uint64 count,
+			   EState *estate)
+{
+	Assert(hdr->wire_offset != 0);
+	return hc_wire_replay((const char *) hdr + hdr->wire_offset,
+						  hdr->wire_len, pos, count, estate);
 }

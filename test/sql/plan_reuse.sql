@@ -146,6 +146,17 @@ SELECT v, count(*) FROM t GROUP BY v ORDER BY v;
 SELECT hits, plans_reused FROM counters;
 RESET hybridcache.reuse_plans;
 
+-- prepared statements: a hit of a plan the plan cache keeps is served
+-- without starting the plan (stub, plan_stub.c) from its second execution
+-- on, after the same privilege checks; revoking EXECUTE on a function it
+-- calls, or SELECT on its table, makes the next execution fail as it
+-- would without the cache
+GRANT EXECUTE ON FUNCTION plus_two(int) TO reuse_group;
+GRANT SELECT ON t TO reuse_group;
+REVOKE SELECT ON t FROM reuse_reader;
+\setenv PGDATABASE :DBNAME
+\! perl test/pgproto.pl 'query SET plan_cache_mode = force_generic_plan' 'query SET client_min_messages = debug2' 'query SET ROLE reuse_reader' 'parse q SELECT sum(reuse_test.plus_two(v)) FROM reuse_test.t WHERE id > $1' 'bind - q 10' 'execute - 0' 'bind - q 10' 'execute - 0' 'bind - q 10' 'execute - 0' 'bind - q 20' 'execute - 0' 'bind - q 20' 'execute - 0' 'sync' 'query RESET ROLE' 'query REVOKE EXECUTE ON FUNCTION reuse_test.plus_two(int) FROM reuse_group' 'query SET ROLE reuse_reader' 'bind - q 10' 'execute - 0' 'sync' 'query RESET ROLE' 'query GRANT EXECUTE ON FUNCTION reuse_test.plus_two(int) TO reuse_group' 'query SET ROLE reuse_reader' 'bind - q 10' 'execute - 0' 'bind - q 10' 'execute - 0' 'sync' 'query RESET ROLE' 'query REVOKE SELECT ON reuse_test.t FROM reuse_group' 'query SET ROLE reuse_reader' 'bind - q 10' 'execute - 0' 'sync' | grep -v 'bind <unnamed>\|parse q:\|^CommandComplete SET\|^ReadyForQuery'
+
 REVOKE ALL ON t FROM reuse_group, reuse_reader, reuse_other;
 REVOKE ALL ON FUNCTION plus_one(int), plus_two(int) FROM reuse_group;
 REVOKE ALL ON SCHEMA reuse_test FROM reuse_reader, reuse_other;
