@@ -546,6 +546,8 @@ hc_ExecutorStart(QueryDesc *queryDesc, int eflags)
 
 	top_select = exec_nesting == 0 && utility_nesting == 0 && !explain_only &&
 		queryDesc->operation == CMD_SELECT && hc_enabled;
+	if (top_select)
+		hc_plan_reuse_starting(queryDesc);
 	if (top_select && try_stub_hit(queryDesc, eflags))
 		return;
 

@@ -331,6 +331,30 @@ hc_plan_info(PlannedStmt *pstmt)
 }
 
 /*
+ * copy, which lives in copycxt, is a copy of orig, a plan kept by
+ * plan_reuse.c that the current statement was planned with: let it share
+ * orig's memo.  The caller holds orig for as long as copycxt lives.
+ */
+void
+hc_plan_memo_alias(PlannedStmt *copy, PlannedStmt *orig, MemoryContext copycxt)
+{
+	const hcPlanInfo *info = hc_plan_info(orig);
+	hcMemoEntry *entry;
+	hcMemoCallback *cb;
+	bool		found;
+
+	if (!info->memoised)
+		return;
+	cb = MemoryContextAlloc(copycxt, sizeof(hcMemoCallback));
+	entry = hash_search(memo, &copy, HASH_ENTER, &found);
+	entry->info = (hcPlanInfo *) info;
+	cb->pstmt = copy;
+	cb->cb.func = memo_forget;
+	cb->cb.arg = cb;
+	MemoryContextRegisterResetCallback(copycxt, &cb->cb);
+}
+
+/*
  * The memoised analysis of pstmt if there is one, without analysing it.
  * (A memo dies with its plan, so a live plan's pointer finds only its own.)
  */
@@ -437,6 +461,28 @@ hc_statement_key(const hcPlanInfo *info, ParamListInfo params, hcKey *key)
 		}
 	}
 
+	hc_hash_bytes(buf.data, buf.len, key);
+	pfree(buf.data);
+}
+
+/*
+ * A hash of the parameters' types, flags and values (the caller checked
+ * them with hc_params_usable()), for keeping a custom plan made for them.
+ */
+void
+hc_params_hash(ParamListInfo params, hcKey *key)
+{
+	StringInfoData buf;
+	int			i;
+
+	initStringInfo(&buf);
+	appendBinaryStringInfo(&buf, (char *) &params->numParams, sizeof(int));
+	for (i = 0; i < params->numParams; i++)
+	{
+		appendBinaryStringInfo(&buf, (char *) &params->params[i].pflags,
+							   sizeof(uint16));
+		append_param(&buf, &params->params[i]);
+	}
 	hc_hash_bytes(buf.data, buf.len, key);
 	pfree(buf.data);
 }

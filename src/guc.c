@@ -254,7 +254,7 @@ hc_define_gucs(void)
 
 	DefineCustomBoolVariable("hybridcache.reuse_plans",
 							 "Reuses the plans of repeated simple-protocol queries the cache serves.",
-							 "A top-level SELECT sent with the simple query protocol whose result was served from or stored into the cache keeps its plan in the backend; the same analysed query then skips planning.  Kept plans are dropped when anything they depend on changes.",
+							 "A top-level SELECT sent with the simple query protocol, or a custom plan of a prepared one, whose result was served from or stored into the cache keeps its plan in the backend; the same analysed query (with the same parameter values) then skips planning.  Kept plans are dropped when anything they depend on changes.",
 							 &hc_reuse_plans,
 							 true,
 							 PGC_USERSET,

@@ -42,6 +42,16 @@
  * Like a prepared statement's plan, a kept plan gets a stub (plan_stub.c)
  * so that its hits skip ExecutorStart's initialisation of the plan.
  *
+ * Prepared statements whose plan cache keeps choosing custom plans (made
+ * for each execution's parameter values) are planned on every execution
+ * too.  A custom plan the plan cache asks for at top level, for a portal
+ * the client's Bind starts, is kept the same way, its key also covering
+ * the parameters' types, flags and values.  The plan cache copies the plan
+ * it is given: the pending plan is that copy, found when its portal starts
+ * (hc_plan_reuse_starting); and the copy of a kept plan shares the kept
+ * plan's memo (analysis, key, stub), holding a reference to it for as long
+ * as the copy lives.
+ *
  * A plan in use by a running statement is never freed: it holds a
  * reference until the memory context it was returned in is reset, which
  * is after its portal is dropped.
@@ -66,9 +76,12 @@
 #include "optimizer/planner.h"
 #include "parser/analyze.h"
 #include "storage/lmgr.h"
+#include "tcop/pquery.h"
 #include "tcop/tcopprot.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
+#include "utils/plancache.h"
+#include "utils/portal.h"
 #include "utils/syscache.h"
 
 /* Most plans kept per backend; when full, the table starts over. */
@@ -121,6 +134,30 @@ typedef struct hcPendingForget
 	MemoryContextCallback cb;
 	uint64		id;
 } hcPendingForget;
+
+/*
+ * A custom plan of a prepared statement just made for parameter values,
+ * which the plan cache copies before the executor sees it: the copy
+ * becomes the pending plan when its portal starts (hc_plan_reuse_starting).
+ */
+static struct
+{
+	hcKey		key;
+	uint64		inval_count;
+	uint64		id;				/* 0: none; also which forget callback is live */
+} pending_custom;
+static uint64 custom_seq = 0;
+
+/*
+ * The kept plan the planner hook just returned for a custom plan, which the
+ * plan cache copies: the copy shares the kept plan's memo (and so its
+ * analysis, key and stub) once its portal starts.
+ */
+static struct
+{
+	hcKeptPlan *kept;
+	uint64		id;				/* 0: none; also which forget callback is live */
+} returned_custom;
 
 /* the kept plan the current top-level statement runs, or NULL */
 static hcKeptPlan *current = NULL;
@@ -214,6 +251,34 @@ forget_pending(void *arg)
 		pending.plan = NULL;
 }
 
+/* the memory the custom plan was made in goes away: its Bind is over */
+static void
+forget_pending_custom(void *arg)
+{
+	hcPendingForget *f = (hcPendingForget *) arg;
+
+	if (f->id == pending_custom.id)
+		pending_custom.id = 0;
+	if (f->id == returned_custom.id)
+	{
+		returned_custom.id = 0;
+		returned_custom.kept = NULL;
+	}
+}
+
+/* Hold a reference to kept until cxt is reset or deleted. */
+static void
+hold_ref(hcKeptPlan *kept, MemoryContext cxt)
+{
+	hcKeptRef  *ref = MemoryContextAlloc(cxt, sizeof(hcKeptRef));
+
+	kept->refcount++;
+	ref->kept = kept;
+	ref->cb.func = release_ref;
+	ref->cb.arg = ref;
+	MemoryContextRegisterResetCallback(cxt, &ref->cb);
+}
+
 static void
 hc_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
 {
@@ -280,6 +345,23 @@ worth_keeping(Query *parse)
 	return !hc_wrote_any(relids, n);
 }
 
+/*
+ * Is this the planning of a custom plan for a prepared statement's
+ * parameter values, for a portal the client's Bind starts at top level?
+ * (The plan cache plans a custom plan with the bound parameters; nothing
+ * else at top level plans with parameters.  The fast-path protocol runs
+ * without a client query string.)
+ */
+static bool
+custom_candidate(Query *parse, ParamListInfo boundParams)
+{
+	return boundParams != NULL && hc_reuse_plans && hc_enabled &&
+		parse->commandType == CMD_SELECT && parse->utilityStmt == NULL &&
+		whereToSendOutput == DestRemote && debug_query_string != NULL &&
+		hc_at_top_level() && !IsParallelWorker() &&
+		hc_params_usable(boundParams);
+}
+
 static PlannedStmt *
 hc_planner(Query *parse, const char *query_string, int cursorOptions,
 		   ParamListInfo boundParams)
@@ -290,10 +372,22 @@ hc_planner(Query *parse, const char *query_string, int cursorOptions,
 	PlannedStmt *result;
 	uint64		inval_before;
 
-	if (parse != candidate || boundParams != NULL || !hc_reuse_plans ||
-		!hc_at_top_level())
+	hcKey		params_key = {0, 0};
+	bool		custom;
+
+	if (parse == candidate && boundParams == NULL && hc_reuse_plans &&
+		hc_at_top_level())
+	{
+		candidate = NULL;
+		custom = false;
+	}
+	else if (custom_candidate(parse, boundParams))
+	{
+		hc_params_hash(boundParams, &params_key);
+		custom = true;
+	}
+	else
 		return plan_normally(parse, query_string, cursorOptions, boundParams);
-	candidate = NULL;
 
 	if (!worth_keeping(parse) || !hc_query_hash(parse, &core))
 		return plan_normally(parse, query_string, cursorOptions, boundParams);
@@ -311,6 +405,7 @@ hc_planner(Query *parse, const char *query_string, int cursorOptions,
 		struct
 		{
 			hcKey		core;
+			hcKey		params;
 			uint64		queryId;
 			int			stmt_location;
 			int			stmt_len;
@@ -320,6 +415,7 @@ hc_planner(Query *parse, const char *query_string, int cursorOptions,
 
 		memset(&material, 0, sizeof(material));
 		material.core = core;
+		material.params = params_key;
 		material.userid = GetUserId();
 		material.queryId = parse->queryId;
 		material.stmt_location = parse->stmt_location;
@@ -332,17 +428,22 @@ hc_planner(Query *parse, const char *query_string, int cursorOptions,
 	if (entry != NULL)
 	{
 		hcKeptPlan *kept = entry->kept;
-		hcKeptRef  *ref = palloc(sizeof(hcKeptRef));
 
-		kept->refcount++;
-		ref->kept = kept;
-		ref->cb.func = release_ref;
-		ref->cb.arg = ref;
-		MemoryContextRegisterResetCallback(CurrentMemoryContext, &ref->cb);
+		hold_ref(kept, CurrentMemoryContext);
 		if (lock_kept_plan(kept))
 		{
 			current = kept;
 			hc_count_plan_reused();
+			if (custom)
+			{
+				hcPendingForget *f = palloc(sizeof(hcPendingForget));
+
+				returned_custom.kept = kept;
+				f->id = returned_custom.id = ++custom_seq;
+				f->cb.func = forget_pending_custom;
+				f->cb.arg = f;
+				MemoryContextRegisterResetCallback(CurrentMemoryContext, &f->cb);
+			}
 			return kept->plan;
 		}
 		/* dropped while locking: plan afresh; the reference ends later */
@@ -350,7 +451,19 @@ hc_planner(Query *parse, const char *query_string, int cursorOptions,
 
 	inval_before = inval_count;
 	result = plan_normally(parse, query_string, cursorOptions, boundParams);
-	if (!result->transientPlan)
+	if (custom && !result->transientPlan)
+	{
+		/* the plan cache copies the plan: await the copy (see below) */
+		hcPendingForget *f = palloc(sizeof(hcPendingForget));
+
+		pending_custom.key = key;
+		pending_custom.inval_count = inval_before;
+		f->id = pending_custom.id = ++custom_seq;
+		f->cb.func = forget_pending_custom;
+		f->cb.arg = f;
+		MemoryContextRegisterResetCallback(CurrentMemoryContext, &f->cb);
+	}
+	else if (!result->transientPlan)
 	{
 		hcPendingForget *f = palloc(sizeof(hcPendingForget));
 
@@ -363,6 +476,46 @@ hc_planner(Query *parse, const char *query_string, int cursorOptions,
 		MemoryContextRegisterResetCallback(CurrentMemoryContext, &f->cb);
 	}
 	return result;
+}
+
+/*
+ * A top-level SELECT starts.  If its plan is the plan cache's copy of the
+ * custom plan just made (same Bind), that copy becomes the pending plan a
+ * hit or store may keep.
+ */
+void
+hc_plan_reuse_starting(QueryDesc *qd)
+{
+	CachedPlan *cplan;
+	hcPendingForget *f;
+
+	if ((pending_custom.id == 0 && returned_custom.id == 0) ||
+		ActivePortal == NULL || (cplan = ActivePortal->cplan) == NULL ||
+		!list_member_ptr(cplan->stmt_list, qd->plannedstmt))
+		return;
+	if (returned_custom.id != 0)
+	{
+		/* the plan cache's copy of a kept plan: it shares the kept memo */
+		hcKeptPlan *kept = returned_custom.kept;
+
+		returned_custom.id = 0;
+		returned_custom.kept = NULL;
+		if (kept->dropped)
+			return;
+		hold_ref(kept, cplan->context);
+		current = kept;
+		hc_plan_memo_alias(qd->plannedstmt, kept->plan, cplan->context);
+		return;
+	}
+	pending.plan = qd->plannedstmt;
+	pending.key = pending_custom.key;
+	pending.inval_count = pending_custom.inval_count;
+	pending_custom.id = 0;
+	f = MemoryContextAlloc(cplan->context, sizeof(hcPendingForget));
+	f->id = ++pending.id;
+	f->cb.func = forget_pending;
+	f->cb.arg = f;
+	MemoryContextRegisterResetCallback(cplan->context, &f->cb);
 }
 
 /*

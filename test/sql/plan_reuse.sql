@@ -157,6 +157,14 @@ REVOKE SELECT ON t FROM reuse_reader;
 \setenv PGDATABASE :DBNAME
 \! perl test/pgproto.pl 'query SET plan_cache_mode = force_generic_plan' 'query SET client_min_messages = debug2' 'query SET ROLE reuse_reader' 'parse q SELECT sum(reuse_test.plus_two(v)) FROM reuse_test.t WHERE id > $1' 'bind - q 10' 'execute - 0' 'bind - q 10' 'execute - 0' 'bind - q 10' 'execute - 0' 'bind - q 20' 'execute - 0' 'bind - q 20' 'execute - 0' 'sync' 'query RESET ROLE' 'query REVOKE EXECUTE ON FUNCTION reuse_test.plus_two(int) FROM reuse_group' 'query SET ROLE reuse_reader' 'bind - q 10' 'execute - 0' 'sync' 'query RESET ROLE' 'query GRANT EXECUTE ON FUNCTION reuse_test.plus_two(int) TO reuse_group' 'query SET ROLE reuse_reader' 'bind - q 10' 'execute - 0' 'bind - q 10' 'execute - 0' 'sync' 'query RESET ROLE' 'query REVOKE SELECT ON reuse_test.t FROM reuse_group' 'query SET ROLE reuse_reader' 'bind - q 10' 'execute - 0' 'sync' | grep -v 'bind <unnamed>\|parse q:\|^CommandComplete SET\|^ReadyForQuery'
 
+-- custom plans (made for each execution's parameter values) are kept per
+-- parameter values: the same values skip planning, and share the kept
+-- plan's stub; other values plan; a write changes the result, not the plan;
+-- DDL drops the plan
+SELECT hybridcache_reset_stats();
+\! perl test/pgproto.pl 'query SET plan_cache_mode = force_custom_plan' 'query SET client_min_messages = debug2' 'parse c SELECT count(*), sum(v) FROM reuse_test.t WHERE id > $1' 'bind - c 10' 'execute - 0' 'bind - c 10' 'execute - 0' 'bind - c 10' 'execute - 0' 'bind - c 10' 'execute - 0' 'bind - c 90' 'execute - 0' 'sync' 'query UPDATE reuse_test.t SET v = v + 1 WHERE id = 95' 'bind - c 90' 'execute - 0' 'bind - c 90' 'execute - 0' 'sync' 'query ALTER TABLE reuse_test.t ADD COLUMN z int' 'bind - c 10' 'execute - 0' 'sync' | grep -v 'bind <unnamed>\|parse c:\|^CommandComplete SET\|^ReadyForQuery'
+SELECT plans_reused, hits, misses FROM counters;
+
 REVOKE ALL ON t FROM reuse_group, reuse_reader, reuse_other;
 REVOKE ALL ON FUNCTION plus_one(int), plus_two(int) FROM reuse_group;
 REVOKE ALL ON SCHEMA reuse_test FROM reuse_reader, reuse_other;
