@@ -145,8 +145,9 @@ static hcQueryState *new_state(QueryDesc *qd, const hcPlanInfo *info,
 static void start_replay(hcQueryState *st, const hcEntryHeader *hdr,
 						 int desc_id);
 static hcBypassReason decide_for(QueryDesc *qd, PlannedStmt *pstmt,
-								 TupleDesc tupdesc, MemoryContext cxt,
-								 int eflags, const hcPlanInfo **info_out,
+								 const hcPlanInfo *memo, TupleDesc tupdesc,
+								 MemoryContext cxt, int eflags,
+								 const hcPlanInfo **info_out,
 								 hcKey *key, int *ttl_out);
 
 static void
@@ -186,6 +187,20 @@ bool
 hc_at_top_level(void)
 {
 	return exec_nesting == 0 && utility_nesting == 0;
+}
+
+/*
+ * Is the statement being analysed, planned or started one that a client's
+ * own message (a simple query, Bind or Execute) runs at top level, with
+ * its rows going to that client?  A function called through the fast-path
+ * protocol also runs at top level, but with no client query string, and
+ * may run statements on an older snapshot.
+ */
+bool
+hc_client_statement(void)
+{
+	return hc_at_top_level() && debug_query_string != NULL &&
+		whereToSendOutput == DestRemote && !IsParallelWorker();
 }
 
 static bool
@@ -296,18 +311,19 @@ hcBypassReason
 hc_decide(QueryDesc *qd, int eflags, const hcPlanInfo **info_out,
 		  hcKey *key, int *ttl_out)
 {
-	return decide_for(qd, qd->plannedstmt, qd->tupDesc,
+	return decide_for(qd, qd->plannedstmt, NULL, qd->tupDesc,
 					  qd->estate->es_query_cxt, eflags, info_out, key, ttl_out);
 }
 
 /*
  * hc_decide() for the plan pstmt of qd, whose result has row type tupdesc,
- * allocating in cxt: also usable before ExecutorStart.
+ * allocating in cxt: also usable before ExecutorStart.  memo: the plan's
+ * memoised analysis if the caller has it already, else NULL.
  */
 static hcBypassReason
-decide_for(QueryDesc *qd, PlannedStmt *pstmt, TupleDesc tupdesc,
-		   MemoryContext cxt, int eflags, const hcPlanInfo **info_out,
-		   hcKey *key, int *ttl_out)
+decide_for(QueryDesc *qd, PlannedStmt *pstmt, const hcPlanInfo *memo,
+		   TupleDesc tupdesc, MemoryContext cxt, int eflags,
+		   const hcPlanInfo **info_out, hcKey *key, int *ttl_out)
 {
 	hcBypassReason reason = HC_BYPASS_NONE;
 	const hcPlanInfo *info;
@@ -333,7 +349,7 @@ decide_for(QueryDesc *qd, PlannedStmt *pstmt, TupleDesc tupdesc,
 		return HC_BYPASS_TTL_ZERO;
 
 	oldcxt = MemoryContextSwitchTo(cxt);
-	info = hc_plan_info(pstmt);
+	info = memo ? memo : hc_plan_info(pstmt);
 	reason = info->verdict;
 	if (reason == HC_BYPASS_NONE && !hc_tupdesc_cacheable(tupdesc))
 		reason = HC_BYPASS_RECORD_RESULT;
@@ -458,10 +474,9 @@ start_chained(QueryDesc *queryDesc, int eflags)
  * pg_stat_statements) see the statement start, and ExecutorRun replays.
  *
  * Only a portal the client's own message starts qualifies (a simple query,
- * or Bind): its snapshot was just taken, and its rows go to the client.
- * A function called through the fast-path protocol runs with no client
- * query string and may start portals on an older snapshot.  Rows are
- * replayed forward only (the portal was started without scroll flags).
+ * or Bind; see hc_client_statement()): its snapshot was just taken, and
+ * its rows go to the client.  Rows are replayed forward only (the portal
+ * was started without scroll flags).
  */
 static bool
 try_stub_hit(QueryDesc *qd, int eflags)
@@ -479,15 +494,14 @@ try_stub_hit(QueryDesc *qd, int eflags)
 	int			filling_id;
 	int			i;
 
-	if (eflags != 0 || qd->instrument_options != 0 ||
-		!is_client_dest(whereToSendOutput) || debug_query_string == NULL ||
+	if (eflags != 0 || qd->instrument_options != 0 || !hc_client_statement() ||
 		ActivePortal == NULL || ActivePortal->strategy != PORTAL_ONE_SELECT)
 		return false;
 	memo = hc_plan_info_memoised(real);
 	if (memo == NULL || (stub = hc_stub_valid(memo)) == NULL)
 		return false;
-	if (decide_for(qd, real, stub->tupdesc, CurrentMemoryContext, eflags,
-				   &info, &key, &ttl_s) != HC_BYPASS_NONE)
+	if (decide_for(qd, real, memo, stub->tupdesc, CurrentMemoryContext,
+				   eflags, &info, &key, &ttl_s) != HC_BYPASS_NONE)
 		return false;
 	if (!hc_l1_readable())
 		return false;
@@ -1005,7 +1019,7 @@ capture_run(hcQueryState *st, ScanDirection direction, uint64 count,
 		st->wire_checked = true;
 		w = hc_wire_writer_begin(qd, dest, qd->estate->es_query_cxt);
 		if (w != NULL)
-			hc_capture_set_wire(st->cap, w, hc_wire_signature(qd, dest));
+			hc_capture_set_wire(st->cap, w);
 	}
 	qd->dest = hc_capture_receiver(st->cap, dest);
 	INSTR_TIME_SET_CURRENT(start);

@@ -273,6 +273,22 @@ owning_plan_context(PlannedStmt *pstmt)
 	return hc_kept_plan_context(pstmt);
 }
 
+/* Memoise info for pstmt until plancxt, where pstmt lives, goes away. */
+static void
+memo_enter(PlannedStmt *pstmt, hcPlanInfo *info, MemoryContext plancxt)
+{
+	hcMemoCallback *cb = MemoryContextAlloc(plancxt, sizeof(hcMemoCallback));
+	hcMemoEntry *entry;
+	bool		found;
+
+	entry = hash_search(memo, &pstmt, HASH_ENTER, &found);
+	entry->info = info;
+	cb->pstmt = pstmt;
+	cb->cb.func = memo_forget;
+	cb->cb.arg = cb;
+	MemoryContextRegisterResetCallback(plancxt, &cb->cb);
+}
+
 /*
  * Analysis and base key of a plan.  Memoised when the plan lives across
  * executions; otherwise computed in CurrentMemoryContext.
@@ -284,8 +300,6 @@ hc_plan_info(PlannedStmt *pstmt)
 	hcMemoEntry *entry;
 	hcPlanInfo *info;
 	MemoryContext oldcxt;
-	hcMemoCallback *cb;
-	bool		found;
 
 	if (plancxt == NULL)
 	{
@@ -318,15 +332,9 @@ hc_plan_info(PlannedStmt *pstmt)
 	if (info->verdict == HC_BYPASS_NONE)
 		plan_key(pstmt, &info->plan_key);
 	info->memoised = true;
-	cb = palloc(sizeof(hcMemoCallback));
 	MemoryContextSwitchTo(oldcxt);
 
-	entry = hash_search(memo, &pstmt, HASH_ENTER, &found);
-	entry->info = info;
-	cb->pstmt = pstmt;
-	cb->cb.func = memo_forget;
-	cb->cb.arg = cb;
-	MemoryContextRegisterResetCallback(plancxt, &cb->cb);
+	memo_enter(pstmt, info, plancxt);
 	return info;
 }
 
@@ -339,19 +347,9 @@ void
 hc_plan_memo_alias(PlannedStmt *copy, PlannedStmt *orig, MemoryContext copycxt)
 {
 	const hcPlanInfo *info = hc_plan_info(orig);
-	hcMemoEntry *entry;
-	hcMemoCallback *cb;
-	bool		found;
 
-	if (!info->memoised)
-		return;
-	cb = MemoryContextAlloc(copycxt, sizeof(hcMemoCallback));
-	entry = hash_search(memo, &copy, HASH_ENTER, &found);
-	entry->info = (hcPlanInfo *) info;
-	cb->pstmt = copy;
-	cb->cb.func = memo_forget;
-	cb->cb.arg = cb;
-	MemoryContextRegisterResetCallback(copycxt, &cb->cb);
+	if (info->memoised)
+		memo_enter(copy, (hcPlanInfo *) info, copycxt);
 }
 
 /*

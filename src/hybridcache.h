@@ -299,6 +299,7 @@ typedef struct hcWireWriter hcWireWriter;
 extern uint64 hc_wire_signature(QueryDesc *qd, DestReceiver *dest);
 extern hcWireWriter *hc_wire_writer_begin(QueryDesc *qd, DestReceiver *dest,
 										  MemoryContext cxt);
+extern uint64 hc_wire_writer_signature(const hcWireWriter *w);
 extern const StringInfoData *hc_wire_send_row(hcWireWriter *w,
 											  TupleTableSlot *slot);
 extern bool hc_wire_rows_validate(const char *rows, Size len, int natts,
@@ -310,7 +311,7 @@ extern uint64 hc_wire_replay(const char *rows, Size len, uint64 *pos,
 typedef struct hcCapture hcCapture;
 extern hcCapture *hc_capture_begin(TupleDesc tupdesc, int ndeps,
 								   Size max_bytes, MemoryContext cxt);
-extern void hc_capture_set_wire(hcCapture *cap, hcWireWriter *w, uint64 sig);
+extern void hc_capture_set_wire(hcCapture *cap, hcWireWriter *w);
 extern void hc_capture_poison(hcCapture *cap);
 extern DestReceiver *hc_capture_receiver(hcCapture *cap, DestReceiver *inner);
 extern bool hc_capture_ok(hcCapture *cap);
@@ -345,6 +346,7 @@ extern uint64 hc_replay_wire(const hcEntryHeader *hdr, uint64 *pos,
 extern void hc_install_hooks(void);
 extern bool hc_extension_installed(void);
 extern bool hc_at_top_level(void);
+extern bool hc_client_statement(void);
 extern bool hc_has_off_hint(const char *text, int location);
 extern const char *hc_warm_query(const char *query);
 extern char *hc_extension_schema(void);

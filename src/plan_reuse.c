@@ -129,35 +129,28 @@ static struct
 	uint64		id;				/* which forget callback is the live one */
 } pending;
 
+/*
+ * The custom plan the planner hook just gave the plan cache, which copies
+ * it before the executor sees it.  When the copy's portal starts
+ * (hc_plan_reuse_starting), a copy of a kept plan shares the kept plan's
+ * memo (analysis, key, stub); a freshly made one becomes the pending plan.
+ */
+static struct
+{
+	uint64		id;				/* 0: none; also which forget callback is live */
+	hcKeptPlan *kept;			/* the kept plan returned, or NULL */
+	hcKey		key;			/* freshly made: as for pending */
+	uint64		inval_count;
+} custom_plan;
+
+/* a callback that forgets one of the above when its memory goes */
 typedef struct hcPendingForget
 {
 	MemoryContextCallback cb;
 	uint64		id;
 } hcPendingForget;
 
-/*
- * A custom plan of a prepared statement just made for parameter values,
- * which the plan cache copies before the executor sees it: the copy
- * becomes the pending plan when its portal starts (hc_plan_reuse_starting).
- */
-static struct
-{
-	hcKey		key;
-	uint64		inval_count;
-	uint64		id;				/* 0: none; also which forget callback is live */
-} pending_custom;
-static uint64 custom_seq = 0;
-
-/*
- * The kept plan the planner hook just returned for a custom plan, which the
- * plan cache copies: the copy shares the kept plan's memo (and so its
- * analysis, key and stub) once its portal starts.
- */
-static struct
-{
-	hcKeptPlan *kept;
-	uint64		id;				/* 0: none; also which forget callback is live */
-} returned_custom;
+static uint64 forget_seq = 0;
 
 /* the kept plan the current top-level statement runs, or NULL */
 static hcKeptPlan *current = NULL;
@@ -253,17 +246,28 @@ forget_pending(void *arg)
 
 /* the memory the custom plan was made in goes away: its Bind is over */
 static void
-forget_pending_custom(void *arg)
+forget_custom_plan(void *arg)
 {
 	hcPendingForget *f = (hcPendingForget *) arg;
 
-	if (f->id == pending_custom.id)
-		pending_custom.id = 0;
-	if (f->id == returned_custom.id)
+	if (f->id == custom_plan.id)
 	{
-		returned_custom.id = 0;
-		returned_custom.kept = NULL;
+		custom_plan.id = 0;
+		custom_plan.kept = NULL;
 	}
+}
+
+/* Call forget when cxt is reset or deleted; returns the callback's id. */
+static uint64
+forget_with(MemoryContext cxt, MemoryContextCallbackFunction forget)
+{
+	hcPendingForget *f = MemoryContextAlloc(cxt, sizeof(hcPendingForget));
+
+	f->id = ++forget_seq;
+	f->cb.func = forget;
+	f->cb.arg = f;
+	MemoryContextRegisterResetCallback(cxt, &f->cb);
+	return f->id;
 }
 
 /* Hold a reference to kept until cxt is reset or deleted. */
@@ -288,9 +292,7 @@ hc_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
 	if (hc_reuse_plans && hc_enabled &&
 		pstate->p_paramref_hook == NULL &&
 		query->commandType == CMD_SELECT && query->utilityStmt == NULL &&
-		whereToSendOutput == DestRemote && hc_at_top_level() &&
-		debug_query_string != NULL &&
-		!IsParallelWorker())
+		hc_client_statement())
 		candidate = query;
 	else
 		candidate = NULL;
@@ -349,17 +351,14 @@ worth_keeping(Query *parse)
  * Is this the planning of a custom plan for a prepared statement's
  * parameter values, for a portal the client's Bind starts at top level?
  * (The plan cache plans a custom plan with the bound parameters; nothing
- * else at top level plans with parameters.  The fast-path protocol runs
- * without a client query string.)
+ * else at top level plans with parameters.)
  */
 static bool
 custom_candidate(Query *parse, ParamListInfo boundParams)
 {
 	return boundParams != NULL && hc_reuse_plans && hc_enabled &&
 		parse->commandType == CMD_SELECT && parse->utilityStmt == NULL &&
-		whereToSendOutput == DestRemote && debug_query_string != NULL &&
-		hc_at_top_level() && !IsParallelWorker() &&
-		hc_params_usable(boundParams);
+		hc_client_statement() && hc_params_usable(boundParams);
 }
 
 static PlannedStmt *
@@ -371,7 +370,6 @@ hc_planner(Query *parse, const char *query_string, int cursorOptions,
 	hcKeptEntry *entry;
 	PlannedStmt *result;
 	uint64		inval_before;
-
 	hcKey		params_key = {0, 0};
 	bool		custom;
 
@@ -436,13 +434,9 @@ hc_planner(Query *parse, const char *query_string, int cursorOptions,
 			hc_count_plan_reused();
 			if (custom)
 			{
-				hcPendingForget *f = palloc(sizeof(hcPendingForget));
-
-				returned_custom.kept = kept;
-				f->id = returned_custom.id = ++custom_seq;
-				f->cb.func = forget_pending_custom;
-				f->cb.arg = f;
-				MemoryContextRegisterResetCallback(CurrentMemoryContext, &f->cb);
+				custom_plan.kept = kept;
+				custom_plan.id = forget_with(CurrentMemoryContext,
+											 forget_custom_plan);
 			}
 			return kept->plan;
 		}
@@ -451,55 +445,47 @@ hc_planner(Query *parse, const char *query_string, int cursorOptions,
 
 	inval_before = inval_count;
 	result = plan_normally(parse, query_string, cursorOptions, boundParams);
-	if (custom && !result->transientPlan)
+	if (result->transientPlan)
+		return result;
+	if (custom)
 	{
-		/* the plan cache copies the plan: await the copy (see below) */
-		hcPendingForget *f = palloc(sizeof(hcPendingForget));
-
-		pending_custom.key = key;
-		pending_custom.inval_count = inval_before;
-		f->id = pending_custom.id = ++custom_seq;
-		f->cb.func = forget_pending_custom;
-		f->cb.arg = f;
-		MemoryContextRegisterResetCallback(CurrentMemoryContext, &f->cb);
+		/* the plan cache copies the plan: await the copy */
+		custom_plan.kept = NULL;
+		custom_plan.key = key;
+		custom_plan.inval_count = inval_before;
+		custom_plan.id = forget_with(CurrentMemoryContext, forget_custom_plan);
 	}
-	else if (!result->transientPlan)
+	else
 	{
-		hcPendingForget *f = palloc(sizeof(hcPendingForget));
-
 		pending.plan = result;
 		pending.key = key;
 		pending.inval_count = inval_before;
-		f->id = ++pending.id;
-		f->cb.func = forget_pending;
-		f->cb.arg = f;
-		MemoryContextRegisterResetCallback(CurrentMemoryContext, &f->cb);
+		pending.id = forget_with(CurrentMemoryContext, forget_pending);
 	}
 	return result;
 }
 
 /*
  * A top-level SELECT starts.  If its plan is the plan cache's copy of the
- * custom plan just made (same Bind), that copy becomes the pending plan a
- * hit or store may keep.
+ * custom plan the planner hook just gave it (same Bind), the copy of a
+ * kept plan shares the kept plan's memo, holding the kept plan for as long
+ * as the copy lives; a freshly made one becomes the pending plan a hit or
+ * store may keep.
  */
 void
 hc_plan_reuse_starting(QueryDesc *qd)
 {
 	CachedPlan *cplan;
-	hcPendingForget *f;
+	hcKeptPlan *kept = custom_plan.kept;
 
-	if ((pending_custom.id == 0 && returned_custom.id == 0) ||
-		ActivePortal == NULL || (cplan = ActivePortal->cplan) == NULL ||
+	if (custom_plan.id == 0 || ActivePortal == NULL ||
+		(cplan = ActivePortal->cplan) == NULL ||
 		!list_member_ptr(cplan->stmt_list, qd->plannedstmt))
 		return;
-	if (returned_custom.id != 0)
+	custom_plan.id = 0;
+	custom_plan.kept = NULL;
+	if (kept != NULL)
 	{
-		/* the plan cache's copy of a kept plan: it shares the kept memo */
-		hcKeptPlan *kept = returned_custom.kept;
-
-		returned_custom.id = 0;
-		returned_custom.kept = NULL;
 		if (kept->dropped)
 			return;
 		hold_ref(kept, cplan->context);
@@ -508,20 +494,16 @@ hc_plan_reuse_starting(QueryDesc *qd)
 		return;
 	}
 	pending.plan = qd->plannedstmt;
-	pending.key = pending_custom.key;
-	pending.inval_count = pending_custom.inval_count;
-	pending_custom.id = 0;
-	f = MemoryContextAlloc(cplan->context, sizeof(hcPendingForget));
-	f->id = ++pending.id;
-	f->cb.func = forget_pending;
-	f->cb.arg = f;
-	MemoryContextRegisterResetCallback(cplan->context, &f->cb);
+	pending.key = custom_plan.key;
+	pending.inval_count = custom_plan.inval_count;
+	pending.id = forget_with(cplan->context, forget_pending);
 }
 
 /*
  * The statement qd was served from the cache or stored into it: keep its
- * plan if it was made for a simple-protocol candidate and no invalidation
- * arrived since planning began.
+ * plan if it is the pending plan (made for a simple-protocol candidate, or
+ * the copy of a custom plan) and no invalidation arrived since planning
+ * began.
  */
 void
 hc_plan_reuse_learn(QueryDesc *qd)

@@ -25,8 +25,9 @@
  * changes (a generation counter bumped by syscache callbacks), because
  * such a change can revoke what the owner was allowed.
  *
- * A stub is built on a plan's second start: a custom plan of a prepared
- * statement, made for one execution, never pays for one.
+ * A stub is built on a plan's second start (the first of a plan kept by
+ * plan_reuse.c): a custom plan of a prepared statement that is not kept,
+ * made for one execution, never pays for one.
  *
  * Copyright (c) 2026, hybridcache developers
  *
@@ -127,7 +128,7 @@ hc_stub_learn(PlannedStmt *pstmt, hcPlanInfo *info, bool reused_plan)
 		return;
 	if (++info->starts < 2 && !reused_plan)
 		return;
-	if (info->stub != NULL && info->stub->generation == stub_generation)
+	if (hc_stub_valid(info) != NULL)
 		return;
 
 	oldcxt = MemoryContextSwitchTo(GetMemoryChunkContext(info));

@@ -28,9 +28,10 @@
  * settings of known effect, the capture sends them itself (wire_rows.c)
  * and keeps the bytes too; a hit with the same wire signature sends those
  * bytes.  Otherwise replay sends the cached MinimalTuples straight from
- * shared memory to the client's receiver, doing what standard_ExecutorRun would do for the
- * receiver and the row count, so command tags, protocol row limits and
- * PortalSuspended are indistinguishable from an uncached execution.
+ * shared memory to the client's receiver.  Either way it does what
+ * standard_ExecutorRun would do for the receiver and the row count, so
+ * command tags, protocol row limits and PortalSuspended are
+ * indistinguishable from an uncached execution.
  *
  * Copyright (c) 2026, hybridcache developers
  *
@@ -104,7 +105,6 @@ struct hcCapture
 	bool		too_large;
 	/* the wire rows, when the rows are sent by a wire writer */
 	hcWireWriter *wire;
-	uint64		wire_sig;
 	char	   *wbuf;
 	Size		wlen;
 	Size		wcap;
@@ -143,6 +143,25 @@ hc_capture_begin(TupleDesc tupdesc, int ndeps, Size max_bytes,
 	cap->buf = MemoryContextAllocHuge(cxt, cap->cap);
 	cap->len = cap->data_offset;
 	return cap;
+}
+
+/*
+ * Make the buffer *buf of *cap bytes (NULL: none yet) hold at least need
+ * bytes, doubling, but never beyond limit (need <= limit).  In cxt.
+ */
+static void
+make_room(MemoryContext cxt, char **buf, Size *cap, Size need, Size limit)
+{
+	Size		newcap = Max(*cap, 4096);
+
+	if (need <= *cap)
+		return;
+	while (need > newcap)
+		newcap *= 2;
+	newcap = Min(newcap, limit);
+	*buf = *buf ? repalloc_huge(*buf, newcap)
+		: MemoryContextAllocHuge(cxt, newcap);
+	*cap = newcap;
 }
 
 /* Copy one row into the capture buffer. */
@@ -184,16 +203,8 @@ capture_row(hcCapture *cap, TupleTableSlot *slot)
 	}
 	else
 	{
-		if (cap->len + need > cap->cap)
-		{
-			Size		newcap = cap->cap;
-
-			while (cap->len + need > newcap)
-				newcap *= 2;
-			newcap = Min(newcap, cap->max_bytes);
-			cap->buf = repalloc_huge(cap->buf, newcap);
-			cap->cap = newcap;
-		}
+		make_room(cap->cxt, &cap->buf, &cap->cap, cap->len + need,
+				  cap->max_bytes);
 		memcpy(cap->buf + cap->len, mtup, mtup->t_len);
 		if (need > mtup->t_len)
 			memset(cap->buf + cap->len + mtup->t_len, 0, need - mtup->t_len);
@@ -222,31 +233,22 @@ capture_wire_row(hcCapture *cap, TupleTableSlot *slot)
 		cap->wbuf = NULL;
 		return;
 	}
-	if (cap->wlen + need > cap->wcap)
-	{
-		Size		newcap = Max(cap->wcap, 4096);
-
-		while (cap->wlen + need > newcap)
-			newcap *= 2;
-		cap->wbuf = cap->wbuf ? repalloc_huge(cap->wbuf, newcap)
-			: MemoryContextAllocHuge(cap->cxt, newcap);
-		cap->wcap = newcap;
-	}
+	make_room(cap->cxt, &cap->wbuf, &cap->wcap, cap->wlen + need,
+			  cap->max_bytes);
 	memcpy(cap->wbuf + cap->wlen, &rowlen, sizeof(uint32));
 	memcpy(cap->wbuf + cap->wlen + sizeof(uint32), row->data, rowlen);
 	cap->wlen += need;
 }
 
 /*
- * The rows of this capture go to the client through w (see wire_rows.c),
- * with wire signature sig.  Before the first row.
+ * The rows of this capture go to the client through w (see wire_rows.c).
+ * Before the first row.
  */
 void
-hc_capture_set_wire(hcCapture *cap, hcWireWriter *w, uint64 sig)
+hc_capture_set_wire(hcCapture *cap, hcWireWriter *w)
 {
 	Assert(cap->ntuples == 0);
 	cap->wire = w;
-	cap->wire_sig = sig;
 }
 
 static bool
@@ -334,8 +336,9 @@ hc_capture_finish(hcCapture *cap, const hcKey *key, Oid dbid,
 				  uint64 epoch, TimestampTz created, double exec_ms,
 				  Size *len)
 {
-	hcEntryHeader *hdr = (hcEntryHeader *) cap->buf;
+	hcEntryHeader *hdr;
 	hcAttSig   *atts;
+	Size		wire_offset = 0;
 	int			i;
 
 	Assert(hc_capture_ok(cap));
@@ -356,17 +359,17 @@ hc_capture_finish(hcCapture *cap, const hcKey *key, Oid dbid,
 			memcpy(cap->buf + cap->len, cap->wbuf, cap->wlen);
 		memset(cap->buf + cap->len + cap->wlen, 0,
 			   MAXALIGN(cap->wlen) - cap->wlen);
-		hdr = (hcEntryHeader *) cap->buf;
-		memset(hdr, 0, cap->data_offset);
-		hdr->wire_offset = cap->len;
-		hdr->wire_len = cap->wlen;
-		hdr->wire_sig = cap->wire_sig;
+		wire_offset = cap->len;
 		cap->len = total;
 	}
-	else
+
+	hdr = (hcEntryHeader *) cap->buf;
+	memset(hdr, 0, cap->data_offset);
+	if (wire_offset != 0)
 	{
-		hdr = (hcEntryHeader *) cap->buf;
-		memset(hdr, 0, cap->data_offset);
+		hdr->wire_offset = wire_offset;
+		hdr->wire_len = cap->wlen;
+		hdr->wire_sig = hc_wire_writer_signature(cap->wire);
 	}
 	hdr->magic = HC_ENTRY_MAGIC;
 	hdr->format = HC_FORMAT_VERSION;

@@ -50,6 +50,7 @@
 
 struct hcWireWriter
 {
+	uint64		sig;			/* the wire signature of what it writes */
 	int			natts;
 	int16	   *formats;
 	FmgrInfo   *finfo;
@@ -126,15 +127,18 @@ known_function(Oid fn, bool binary)
 
 /*
  * The result formats printtup.c will use for the rows of qd, or NULL when
- * they are not known.  The rows go to the client through printtup when
- * the destination is DestRemote or DestRemoteExecute; printtup takes the
- * formats of its portal, which is the active one when that portal runs
- * this very statement.  (A FETCH runs a cursor's portal, which has no
- * formats, for the receiver of another.)
+ * they are not known or hybridcache.wire_rows is off.  The rows go to the
+ * client through printtup when the destination is DestRemote or
+ * DestRemoteExecute; printtup takes the formats of its portal, which is
+ * the active one when that portal runs this very statement.  (A FETCH
+ * runs a cursor's portal, which has no formats, for the receiver of
+ * another.)
  */
 static const int16 *
 client_formats(QueryDesc *qd, DestReceiver *dest)
 {
+	if (!hc_wire_rows)
+		return NULL;
 	if (dest->mydest != DestRemote && dest->mydest != DestRemoteExecute)
 		return NULL;
 	if (ActivePortal == NULL || ActivePortal->queryDesc != qd ||
@@ -158,22 +162,18 @@ typedef struct hcWireMaterial
 } hcWireMaterial;
 
 /*
- * The signature of the wire rows qd would send to dest, or 0 when its rows
- * are not sent as DataRow messages of a known shape.
+ * The signature of wire rows of natts columns in these formats, under the
+ * current settings; 0 for a format printtup does not know.
  */
-uint64
-hc_wire_signature(QueryDesc *qd, DestReceiver *dest)
+static uint64
+signature_of(const int16 *formats, int natts)
 {
-	const int16 *formats = client_formats(qd, dest);
-	int			natts = qd->tupDesc->natts;
 	const char *tzname;
 	hcKey		h;
 	hcWireMaterial *m;
 	Size		len;
 	int			i;
 
-	if (formats == NULL || !hc_wire_rows)
-		return 0;
 	len = offsetof(hcWireMaterial, formats) + natts * sizeof(int16);
 	m = palloc0(len);
 	m->encoding = pg_get_client_encoding();
@@ -201,6 +201,18 @@ hc_wire_signature(QueryDesc *qd, DestReceiver *dest)
 }
 
 /*
+ * The signature of the wire rows qd would send to dest, or 0 when its rows
+ * are not sent as DataRow messages of a known shape.
+ */
+uint64
+hc_wire_signature(QueryDesc *qd, DestReceiver *dest)
+{
+	const int16 *formats = client_formats(qd, dest);
+
+	return formats ? signature_of(formats, qd->tupDesc->natts) : 0;
+}
+
+/*
  * A writer of the DataRow messages of qd's rows for dest, or NULL when the
  * columns are not all of known types.  In cxt.
  */
@@ -211,28 +223,15 @@ hc_wire_writer_begin(QueryDesc *qd, DestReceiver *dest, MemoryContext cxt)
 	TupleDesc	tupdesc = qd->tupDesc;
 	hcWireWriter *w;
 	MemoryContext oldcxt;
+	uint64		sig;
 	int			i;
 
-	if (formats == NULL || !hc_wire_rows)
+	if (formats == NULL || (sig = signature_of(formats, tupdesc->natts)) == 0)
 		return NULL;
-	for (i = 0; i < tupdesc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
-		Oid			fn;
-		bool		isvarlena;
-
-		if (formats[i] != 0 && formats[i] != 1)
-			return NULL;
-		if (formats[i] == 0)
-			getTypeOutputInfo(att->atttypid, &fn, &isvarlena);
-		else
-			getTypeBinaryOutputInfo(att->atttypid, &fn, &isvarlena);
-		if (!known_function(fn, formats[i] == 1))
-			return NULL;
-	}
 
 	oldcxt = MemoryContextSwitchTo(cxt);
 	w = palloc0(sizeof(hcWireWriter));
+	w->sig = sig;
 	w->natts = tupdesc->natts;
 	w->formats = palloc(sizeof(int16) * Max(w->natts, 1));
 	memcpy(w->formats, formats, sizeof(int16) * w->natts);
@@ -247,6 +246,14 @@ hc_wire_writer_begin(QueryDesc *qd, DestReceiver *dest, MemoryContext cxt)
 			getTypeOutputInfo(att->atttypid, &fn, &isvarlena);
 		else
 			getTypeBinaryOutputInfo(att->atttypid, &fn, &isvarlena);
+		if (!known_function(fn, w->formats[i] == 1))
+		{
+			MemoryContextSwitchTo(oldcxt);
+			pfree(w->finfo);
+			pfree(w->formats);
+			pfree(w);
+			return NULL;
+		}
 		fmgr_info(fn, &w->finfo[i]);
 	}
 	initStringInfo(&w->row);
@@ -254,6 +261,13 @@ hc_wire_writer_begin(QueryDesc *qd, DestReceiver *dest, MemoryContext cxt)
 									  ALLOCSET_SMALL_SIZES);
 	MemoryContextSwitchTo(oldcxt);
 	return w;
+}
+
+/* The wire signature of the rows w writes. */
+uint64
+hc_wire_writer_signature(const hcWireWriter *w)
+{
+	return w->sig;
 }
 
 /*
