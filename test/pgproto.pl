@@ -45,6 +45,11 @@
 #   flush                           Flush; prints whatever arrives until the
 #                                   server is quiet for 200 ms (best effort:
 #                                   timing dependent, prefer sync in tests)
+#   fcall <function>                a fast-path FunctionCall of a function
+#                                   without arguments, named as for
+#                                   ::regprocedure (its OID is looked up
+#                                   first, silently); text result; reads
+#                                   until ReadyForQuery
 #
 # parse/bind/describe/close only send; their responses are printed by the
 # next execute/sync/flush.  After an ErrorResponse in the extended protocol
@@ -59,7 +64,8 @@
 #   SQL NULL, binary values as \x<hex>, newlines in text as \n),
 #   CommandComplete <tag>, ErrorResponse <SQLSTATE>: <message>,
 #   NoticeResponse <severity>: <message>, ReadyForQuery <I|T|E>,
-#   NotificationResponse <channel>: <payload>.
+#   NotificationResponse <channel>: <payload>,
+#   FunctionCallResponse: <value> (NULL for SQL NULL).
 # ParameterStatus, BackendKeyData and authentication messages are skipped.
 #
 # Exit status: 0 when the script ran (even if the server reported errors),
@@ -290,6 +296,12 @@ sub show_msg
 		}
 		print 'DataRow: ', join('|', @vals), "\n";
 	}
+	elsif ($type eq 'V')
+	{
+		my $len = unpack('l>', $body);
+		print 'FunctionCallResponse: ',
+		  ($len < 0 ? 'NULL' : text_value(substr($body, 4, $len))), "\n";
+	}
 	elsif ($type eq 'C')
 	{
 		my ($tag) = unpack('Z*', $body);
@@ -493,6 +505,31 @@ for my $cmdline (@commands)
 		send_msg('S', '');
 		read_until('Z', 'ReadyForQuery');
 		$error_pending = 0;
+	}
+	elsif ($cmd eq 'fcall')
+	{
+		@a == 1 or $bad->();
+		(my $lit = $a[0]) =~ s/'/''/g;
+		send_msg('Q', cstr("SELECT '$lit'::regprocedure::oid"));
+		my $oid;
+		while (1)
+		{
+			my ($type, $body) = read_msg($timeout, "the OID of $a[0]");
+			if ($type eq 'D')
+			{
+				my $len = unpack('l>', substr($body, 2, 4));
+				$oid = substr($body, 6, $len);
+			}
+			elsif ($type eq 'E')
+			{
+				show_msg($type, $body);
+			}
+			last if $type eq 'Z';
+		}
+		next unless defined $oid;
+		# function OID, no argument formats, no arguments, text result
+		send_msg('F', pack('N n n n', $oid, 0, 0, 0));
+		read_until('Z', 'ReadyForQuery');
 	}
 	elsif ($cmd eq 'flush')
 	{

@@ -165,6 +165,20 @@ SELECT hybridcache_reset_stats();
 \! perl test/pgproto.pl 'query SET plan_cache_mode = force_custom_plan' 'query SET client_min_messages = debug2' 'parse c SELECT count(*), sum(v) FROM reuse_test.t WHERE id > $1' 'bind - c 10' 'execute - 0' 'bind - c 10' 'execute - 0' 'bind - c 10' 'execute - 0' 'bind - c 10' 'execute - 0' 'bind - c 90' 'execute - 0' 'sync' 'query UPDATE reuse_test.t SET v = v + 1 WHERE id = 95' 'bind - c 90' 'execute - 0' 'bind - c 90' 'execute - 0' 'sync' 'query ALTER TABLE reuse_test.t ADD COLUMN z int' 'bind - c 10' 'execute - 0' 'sync' | grep -v 'bind <unnamed>\|parse c:\|^CommandComplete SET\|^ReadyForQuery'
 SELECT plans_reused, hits, misses FROM counters;
 
+-- the fast-path protocol: a function called with a FunctionCall message
+-- runs at top level but with no client query string, and may read on an
+-- older snapshot: a cursor it opens on a query the cache holds is never a
+-- hit served without starting the plan, however often it runs
+CREATE FUNCTION fp_count() RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+  c CURSOR FOR SELECT count(*) FROM reuse_test.t;
+  n bigint;
+BEGIN
+  OPEN c; FETCH c INTO n; CLOSE c;
+  RETURN n;
+END $$;
+\! perl test/pgproto.pl 'query SET client_min_messages = debug2' 'query SELECT count(*) FROM reuse_test.t' 'query SELECT count(*) FROM reuse_test.t' 'fcall reuse_test.fp_count()' 'fcall reuse_test.fp_count()' 'fcall reuse_test.fp_count()' 'fcall reuse_test.fp_count()' | grep -v '^CommandComplete SET\|^ReadyForQuery'
+
 REVOKE ALL ON t FROM reuse_group, reuse_reader, reuse_other;
 REVOKE ALL ON FUNCTION plus_one(int), plus_two(int) FROM reuse_group;
 REVOKE ALL ON SCHEMA reuse_test FROM reuse_reader, reuse_other;
