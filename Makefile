@@ -13,6 +13,7 @@ OBJS = \
 	src/guc.o \
 	src/executor_hooks.o \
 	src/eligibility.o \
+	src/key_ranges.o \
 	src/fingerprint.o \
 	src/plan_hash.o \
 	src/plan_reuse.o \

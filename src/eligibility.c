@@ -586,6 +586,9 @@ hc_analyze_plan(PlannedStmt *pstmt, hcPlanInfo *info)
 	/* a plan that reads no relation at all is not worth caching */
 	if (info->ndeps == 0)
 		reject(&cxt, HC_BYPASS_NO_RELATION);
+
+	/* which of the relations it reads only by a key range */
+	hc_key_ranges_analyze(pstmt, info);
 }
 
 /*

@@ -86,6 +86,8 @@ typedef struct hcQueryState
 	const hcPlanInfo *info;
 	hcKey		key;
 	int			ttl_s;
+	int			nranges;		/* dependencies read by key range */
+	hcKeyRange	ranges[HC_MAX_RANGES];
 	hcPhase		phase;
 	bool		found_stale;	/* the lookup found an out-of-date entry */
 	/* single-flight placeholder while computing a full run, or -1 */
@@ -102,6 +104,7 @@ typedef struct hcQueryState
 	DestReceiver *tee;
 	uint64		epoch;
 	uint64		gens[HC_MAX_DEPS];
+	uint64		rseqs[HC_MAX_RANGES];	/* range log heads at start */
 	double		exec_ms;
 	/* L2: the stamp a store needs, and the statement's Redis time */
 	hcL2Stamp	stamp;
@@ -426,6 +429,7 @@ new_state(QueryDesc *qd, const hcPlanInfo *info, const hcKey *key, int ttl_s)
 	st->info = info;
 	st->key = *key;
 	st->ttl_s = ttl_s;
+	st->nranges = hc_key_ranges_compute(info, qd->params, st->ranges);
 	st->phase = HCQ_START;
 	st->desc_id = -1;
 	st->placeholder_id = -1;
@@ -489,6 +493,8 @@ try_stub_hit(QueryDesc *qd, int eflags)
 	PlannedStmt *real = qd->plannedstmt;
 	hcKey		key;
 	int			ttl_s = 0;
+	hcKeyRange	ranges[HC_MAX_RANGES];
+	int			nranges;
 	int			lookup_id;
 	volatile int desc_id;
 	int			filling_id;
@@ -505,6 +511,7 @@ try_stub_hit(QueryDesc *qd, int eflags)
 		return false;
 	if (!hc_l1_readable())
 		return false;
+	nranges = hc_key_ranges_compute(info, qd->params, ranges);
 	hdr = hc_l1_lookup(&key, &lookup_id, &filling_id);
 	if (hdr == NULL)
 		return false;
@@ -514,7 +521,8 @@ try_stub_hit(QueryDesc *qd, int eflags)
 		bool		usable;
 
 		usable = hc_entry_matches(hdr, &key, stub->tupdesc, info->deps,
-								  info->ndeps, hc_current_epoch(),
+								  info->ndeps, ranges, nranges,
+								  hc_current_epoch(),
 								  GetCurrentStatementStartTimestamp(), ttl_s) &&
 			ExecCheckRTPerms(real->rtable, false);
 		for (i = 0; usable && i < stub->nfuncs; i++)
@@ -642,7 +650,7 @@ try_hit(hcQueryState *st, int *filling_id)
 	if (hdr == NULL)
 		return false;
 	if (!hc_entry_matches(hdr, &st->key, qd->tupDesc, info->deps, info->ndeps,
-						  hc_current_epoch(),
+						  st->ranges, st->nranges, hc_current_epoch(),
 						  GetCurrentStatementStartTimestamp(), st->ttl_s))
 	{
 		hc_l1_release(desc_id);
@@ -719,13 +727,14 @@ try_l2_hit(hcQueryState *st)
 	hdr = (hcEntryHeader *) blob;
 	if (hc_l1_storable())
 	{
-		if (hc_store_allowed(info->deps, st->gens, info->ndeps, st->epoch,
-							 qd->snapshot))
+		if (hc_store_allowed(info->deps, st->gens, info->ndeps, st->ranges,
+							 st->rseqs, st->nranges, st->epoch, qd->snapshot) &&
+			hc_entry_restamp(hdr, st->gens, st->ranges, st->rseqs,
+							 st->nranges, st->epoch))
 		{
 			int			placeholder_id = st->placeholder_id;
 
 			st->placeholder_id = -1;
-			hc_entry_restamp(hdr, st->gens, st->epoch);
 			if (hc_l1_store(&st->key, blob, len, placeholder_id))
 				hc_count_store();
 		}
@@ -810,7 +819,6 @@ begin_run(hcQueryState *st, ScanDirection direction, uint64 count)
 	int			filling_id;
 	bool		l1_readable;
 	bool		l1_storable;
-	int			i;
 
 	if (!is_client_dest(qd->dest->mydest) &&
 		!(warm_exec_nesting >= 0 && qd->dest->mydest == DestSPI))
@@ -863,8 +871,8 @@ begin_run(hcQueryState *st, ScanDirection direction, uint64 count)
 	 */
 	pg_memory_barrier();
 	st->epoch = hc_current_epoch();
-	for (i = 0; i < info->ndeps; i++)
-		st->gens[i] = hc_relation_generation(info->deps[i]);
+	hc_read_generations(info->deps, info->ndeps, st->ranges, st->nranges,
+						st->gens, st->rseqs);
 
 	/* announce the computation so identical misses wait for it */
 	if (l1_readable && count == 0 && filling_id < 0 &&
@@ -894,7 +902,7 @@ begin_run(hcQueryState *st, ScanDirection direction, uint64 count)
 		return;
 	}
 
-	st->cap = hc_capture_begin(qd->tupDesc, info->ndeps,
+	st->cap = hc_capture_begin(qd->tupDesc, info->ndeps, st->nranges,
 							   (Size) hc_max_entry_size_kb * 1024,
 							   qd->estate->es_query_cxt);
 	st->phase = HCQ_CAPTURE;
@@ -962,14 +970,16 @@ finish_capture(hcQueryState *st)
 	else if (st->exec_ms < hc_min_exec_time_ms)
 		hc_count_bypass(HC_BYPASS_CHEAP);
 	else if (!hc_l1_storable() ||
-			 !hc_store_allowed(info->deps, st->gens, info->ndeps, st->epoch,
+			 !hc_store_allowed(info->deps, st->gens, info->ndeps, st->ranges,
+							   st->rseqs, st->nranges, st->epoch,
 							   qd->snapshot))
 		hc_count_store_refused();
 	else
 	{
 		blob = hc_capture_finish(st->cap, &st->key, MyDatabaseId,
-								 info->deps, st->gens,
-								 info->ndeps, st->epoch,
+								 info->deps, st->gens, info->ndeps,
+								 st->ranges, st->rseqs, st->nranges,
+								 st->epoch,
 								 GetCurrentStatementStartTimestamp(),
 								 st->exec_ms, &len);
 		/* replaces the placeholder and wakes its waiters */

@@ -82,8 +82,11 @@ examine(QueryDesc *qd, int eflags, hcVerdict *v)
 		{
 			TimestampTz now = GetCurrentStatementStartTimestamp();
 
+			hcKeyRange	ranges[HC_MAX_RANGES];
+			int			nranges = hc_key_ranges_compute(info, qd->params, ranges);
+
 			if (hc_entry_matches(hdr, &key, qd->tupDesc, info->deps, info->ndeps,
-								 hc_current_epoch(), now, ttl_s))
+								 ranges, nranges, hc_current_epoch(), now, ttl_s))
 			{
 				Oid			dbid;
 				TimestampTz created;

@@ -49,6 +49,7 @@ bool		hc_debug_check_fingerprint = false;
 bool		hc_standby_l1 = true;
 bool		hc_reuse_plans = true;
 bool		hc_wire_rows = true;
+bool		hc_key_ranges = true;
 char	   *hc_warm_databases = NULL;
 bool		hc_warm_after_invalidate_all = false;
 char	   *hc_redis_url = NULL;
@@ -265,6 +266,15 @@ hc_define_gucs(void)
 							 "Also keeps cached results in the form sent to the client.",
 							 "A result sent to the client in text or binary form, with columns of common built-in types, is also kept as its DataRow messages; a hit with the same result formats and output settings sends them without converting the values again.  This takes up to about twice the memory per cached result.",
 							 &hc_wire_rows,
+							 true,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("hybridcache.key_ranges",
+							 "Invalidates cached results by the key ranges they read.",
+							 "A cached result whose every scan of a table bounds one integer column by constants or parameters depends only on the table's rows in that range; an UPDATE or DELETE that bounds the same column, and does not change it, invalidates only the results whose ranges it touches.  Off: every write invalidates every result that reads the table.",
+							 &hc_key_ranges,
 							 true,
 							 PGC_SUSET,
 							 0,

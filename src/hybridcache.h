@@ -23,15 +23,20 @@
 #include "nodes/pg_list.h"
 #include "nodes/plannodes.h"
 #include "access/transam.h"
+#include "port/atomics.h"
 #include "storage/lwlock.h"
 #include "utils/snapshot.h"
 #include "utils/timestamp.h"
 
 /* Version of the L1/L2 entry format; bump on any layout change. */
-#define HC_FORMAT_VERSION	3
+#define HC_FORMAT_VERSION	4
 
 /* Most dependency relations one cached query may have. */
 #define HC_MAX_DEPS			256
+
+/* Most dependencies one cached query may read by key range (key_ranges.c). */
+#define HC_MAX_RANGES		8
+#define HC_RANGE_MAX_TERMS	8
 
 /* Most current_setting() names one cached query may depend on. */
 #define HC_MAX_SETTINGS		8
@@ -51,6 +56,7 @@ extern bool hc_debug_check_fingerprint;
 extern bool hc_standby_l1;
 extern bool hc_reuse_plans;
 extern bool hc_wire_rows;
+extern bool hc_key_ranges;
 
 /* Redis (L2) settings; hc_redis_target is NULL when L2 is off */
 typedef struct hcRedisTarget
@@ -146,7 +152,24 @@ typedef struct hcPlanInfo
 	bool		memoised;
 	uint32		starts;			/* recorded ExecutorStarts (plan_stub.c) */
 	struct hcPlanStub *stub;	/* for hits without initialising the plan */
+	/* dependencies read by key range, and how (key_ranges.c) */
+	int			nranges;
+	struct hcRangeSpec *ranges;
 } hcPlanInfo;
+
+/*
+ * The rows of dependency deps[dep] a statement can read, or a write can
+ * touch: those whose column attno lies in [lo, hi] (empty when lo > hi).
+ * Part of the entry format.
+ */
+typedef struct hcKeyRange
+{
+	int32		dep;
+	int16		attno;
+	int16		pad;
+	int64		lo;
+	int64		hi;
+} hcKeyRange;
 
 /*---- eligibility.c ----*/
 extern void hc_eligibility_init(void);
@@ -166,6 +189,14 @@ extern bool hc_params_usable(ParamListInfo params);
 extern void hc_params_hash(ParamListInfo params, hcKey *key);
 extern bool hc_plan_known_cheap(const hcPlanInfo *info);
 extern void hc_plan_measured(const hcPlanInfo *info, double exec_ms);
+
+/*---- key_ranges.c ----*/
+typedef struct hcRangeSpec hcRangeSpec;
+extern void hc_key_ranges_analyze(PlannedStmt *pstmt, hcPlanInfo *info);
+extern int	hc_key_ranges_compute(const hcPlanInfo *info, ParamListInfo params,
+								  hcKeyRange *out);
+extern bool hc_write_key_range(QueryDesc *qd, Oid *relid, hcKeyRange *range);
+extern bool hc_key_ranges_overlap(int64 lo1, int64 hi1, int64 lo2, int64 hi2);
 
 /*---- plan_hash.c ----*/
 extern bool hc_plan_hash(const PlannedStmt *pstmt, hcKey *key);
@@ -211,8 +242,16 @@ extern uint64 hc_current_epoch(void);
 extern uint64 hc_relation_generation(Oid relid);
 extern void hc_apply_remote_write(Oid dbid, Oid relid, FullTransactionId fxid);
 extern void hc_apply_remote_flush(FullTransactionId floor);
+extern void hc_read_generations(const Oid *deps, int ndeps,
+								const hcKeyRange *ranges, int nranges,
+								uint64 *gens, uint64 *rseqs);
+extern bool hc_generations_current(const Oid *deps, int ndeps,
+								   const uint64 *gens,
+								   const hcKeyRange *ranges, int nranges,
+								   pg_atomic_uint64 **marks);
 extern bool hc_store_allowed(const Oid *relids, const uint64 *gens, int n,
-							 uint64 epoch, Snapshot snapshot);
+							 const hcKeyRange *ranges, const uint64 *rseqs,
+							 int nranges, uint64 epoch, Snapshot snapshot);
 
 /*---- l1_store.c ----*/
 typedef struct hcEntryHeader hcEntryHeader;
@@ -309,7 +348,7 @@ extern uint64 hc_wire_replay(const char *rows, Size len, uint64 *pos,
 
 /*---- result.c ----*/
 typedef struct hcCapture hcCapture;
-extern hcCapture *hc_capture_begin(TupleDesc tupdesc, int ndeps,
+extern hcCapture *hc_capture_begin(TupleDesc tupdesc, int ndeps, int nranges,
 								   Size max_bytes, MemoryContext cxt);
 extern void hc_capture_set_wire(hcCapture *cap, hcWireWriter *w);
 extern void hc_capture_poison(hcCapture *cap);
@@ -318,18 +357,21 @@ extern bool hc_capture_ok(hcCapture *cap);
 extern bool hc_capture_too_large(hcCapture *cap);
 extern char *hc_capture_finish(hcCapture *cap, const hcKey *key, Oid dbid,
 							   const Oid *deps, const uint64 *gens, int ndeps,
-							   uint64 epoch, TimestampTz created,
+							   const hcKeyRange *ranges, const uint64 *rseqs,
+							   int nranges, uint64 epoch, TimestampTz created,
 							   double exec_ms, Size *len);
 extern bool hc_entry_matches(const hcEntryHeader *hdr, const hcKey *key,
 							 TupleDesc tupdesc, const Oid *deps, int ndeps,
+							 const hcKeyRange *ranges, int nranges,
 							 uint64 epoch, TimestampTz now, int ttl_s);
 extern bool hc_entry_fits(const hcEntryHeader *hdr, const hcKey *key,
 						  TupleDesc tupdesc, const Oid *deps, int ndeps,
 						  TimestampTz now, int ttl_s);
 extern bool hc_entry_validate(const char *blob, Size len, const hcKey *key,
 							  Oid dbid);
-extern void hc_entry_restamp(hcEntryHeader *hdr, const uint64 *gens,
-							 uint64 epoch);
+extern bool hc_entry_restamp(hcEntryHeader *hdr, const uint64 *gens,
+							 const hcKeyRange *ranges, const uint64 *rseqs,
+							 int nranges, uint64 epoch);
 extern uint64 hc_entry_ntuples(const hcEntryHeader *hdr);
 extern double hc_entry_exec_ms(const hcEntryHeader *hdr);
 extern void hc_entry_describe(const hcEntryHeader *hdr, Oid *dbid,

@@ -31,6 +31,31 @@
  * backends' changes while this backend is writing, which only makes the
  * cache more conservative.
  *
+ * Key ranges (key_ranges.c).  An UPDATE or DELETE whose rows all lie in a
+ * known range of one integer column registers as a range write instead:
+ * it records its XID in the slot's ring marked "range only" and bumps the
+ * slot's generation (so readers of the whole table see it as before), but
+ * not the slot's whole-table generation; then it appends a record (table,
+ * column, range, XID) to a range log, one of HC_NUM_RANGE_LOGS shared by
+ * hashing.  A reader that reads a table only by a key range remembers the
+ * whole-table generation and the log's head instead of the generation:
+ *
+ *	- its store needs the whole-table generation unchanged, the ring's
+ *	  whole-table writers visible as above, no record of the table that
+ *	  overlaps its range appended since it started, and no overlapping
+ *	  record by a range-only writer of the ring the snapshot cannot see;
+ *	- its hit needs the whole-table generation unchanged and no record
+ *	  overlapping its range in the log after the entry's "checked" mark,
+ *	  which hits advance; a mark that fell out of the log is a miss.
+ *
+ * A range writer's ring entry comes before its log record, so a record the
+ * reader counted as older than its start always has its writer in the
+ * ring (or under the floor) when the reader's store is checked.  Records
+ * are written under the log's spinlock and read without it: each carries
+ * its sequence number, cleared while it is rewritten and checked again
+ * after it was read.  A transaction registers at most HC_MAX_RANGE_WRITES
+ * ranges; after that its writes count as whole-table writes.
+ *
  * Manual invalidation (hybridcache_invalidate*) is transactional: it is
  * queued, dropped with an aborted (sub)transaction, and applied as a pure
  * generation bump just before commit.  It does not change data, so no XID
@@ -68,27 +93,55 @@
 #define HC_RING_SIZE		16
 #define HC_MAX_WRITTEN		64
 #define HC_MAX_PENDING		64
+#define HC_NUM_RANGE_LOGS	32
+#define HC_RANGE_LOG_SIZE	1024
+#define HC_MAX_RANGE_WRITES	32
 
 typedef struct hcGenSlot
 {
 	slock_t		mutex;
 	int			nring;
-	pg_atomic_uint64 gen;
+	pg_atomic_uint64 gen;		/* bumped by every registration */
+	pg_atomic_uint64 wgen;		/* ... but range writes */
 	FullTransactionId floor;	/* max XID evicted from the ring */
 	FullTransactionId ring[HC_RING_SIZE];
+	bool		ring_whole[HC_RING_SIZE];	/* false: range writes only */
 } hcGenSlot;
+
+/* one range write; seq is 0 while the record is being (re)written */
+typedef struct hcRangeRecord
+{
+	pg_atomic_uint64 seq;
+	Oid			dbid;
+	Oid			relid;
+	AttrNumber	attno;
+	int64		lo;
+	int64		hi;
+	FullTransactionId fxid;
+} hcRangeRecord;
+
+typedef struct hcRangeLog
+{
+	slock_t		mutex;			/* serialises appends */
+	pg_atomic_uint64 head;		/* seq of the newest record, 0: none yet */
+	pg_atomic_uint64 floor;		/* max XID of an overwritten record */
+	hcRangeRecord recs[HC_RANGE_LOG_SIZE];
+} hcRangeLog;
 
 typedef struct hcInvalShared
 {
 	hcGenSlot	global;			/* generation = epoch */
 	hcGenSlot	slots[HC_NUM_GEN_SLOTS];
+	hcRangeLog	logs[HC_NUM_RANGE_LOGS];
 } hcInvalShared;
 
 static hcInvalShared *inval = NULL;
 
 /* relations this top-level transaction registered as written */
 static Oid	written[HC_MAX_WRITTEN];
+static bool written_whole[HC_MAX_WRITTEN];	/* false: by key range only */
 static int	nwritten = 0;
+static int	nrange_writes = 0;
 static bool written_all = false;	/* overflow or a global registration */
 static bool registered_global = false;
 static bool registered_in_redis = false;	/* pre-commit L2 step done */
@@ -130,6 +183,17 @@ hc_invalidation_shmem_init(void)
 		slot_init(&inval->global);
 		for (i = 0; i < HC_NUM_GEN_SLOTS; i++)
 			slot_init(&inval->slots[i]);
+		for (i = 0; i < HC_NUM_RANGE_LOGS; i++)
+		{
+			hcRangeLog *log = &inval->logs[i];
+			int			j;
+
+			SpinLockInit(&log->mutex);
+			pg_atomic_init_u64(&log->head, 0);
+			pg_atomic_init_u64(&log->floor, 0);
+			for (j = 0; j < HC_RANGE_LOG_SIZE; j++)
+				pg_atomic_init_u64(&log->recs[j].seq, 0);
+		}
 	}
 }
 
@@ -139,6 +203,7 @@ slot_init(hcGenSlot *slot)
 	SpinLockInit(&slot->mutex);
 	slot->nring = 0;
 	pg_atomic_init_u64(&slot->gen, 1);
+	pg_atomic_init_u64(&slot->wgen, 1);
 	slot->floor = InvalidFullTransactionId;
 }
 
@@ -159,54 +224,155 @@ slot_for(Oid relid)
 	return slot_for_db(MyDatabaseId, relid);
 }
 
-static bool
-in_written_set(Oid relid)
+static hcRangeLog *
+log_for(Oid dbid, Oid relid)
+{
+	uint32		h = hash_bytes_uint32((uint32) relid ^ ((uint32) dbid * 0x85EBCA6BU));
+
+	return &inval->logs[h % HC_NUM_RANGE_LOGS];
+}
+
+/* Position in the written set, or -1. */
+static int
+written_index(Oid relid)
 {
 	int			i;
 
 	for (i = 0; i < nwritten; i++)
 		if (written[i] == relid)
-			return true;
-	return false;
+			return i;
+	return -1;
+}
+
+static bool
+in_written_set(Oid relid)
+{
+	return written_index(relid) >= 0;
+}
+
+/* Registered as a whole-table write (or everything) in this transaction? */
+static bool
+written_as_whole(Oid relid)
+{
+	int			i;
+
+	if (relid == InvalidOid)
+		return registered_global;
+	i = written_index(relid);
+	return i >= 0 && written_whole[i];
 }
 
 /*
- * Record fxid as a writer in slot and bump its generation.  No allocation,
- * no error: safe in callbacks and during abort.
+ * Record fxid as a writer in slot, whole-table or range only, and bump its
+ * generations.  No allocation, no error: safe in callbacks and during
+ * abort.
  */
 static void
-slot_register(hcGenSlot *slot, FullTransactionId fxid)
+slot_register_as(hcGenSlot *slot, FullTransactionId fxid, bool whole)
 {
 	int			i;
 
 	SpinLockAcquire(&slot->mutex);
 	if (FullTransactionIdIsValid(fxid))
 	{
-		bool		present = false;
+		int			present = -1;
 
 		for (i = 0; i < slot->nring; i++)
 			if (FullTransactionIdEquals(slot->ring[i], fxid))
-				present = true;
-		if (!present)
+				present = i;
+		if (present >= 0)
+			slot->ring_whole[present] |= whole;
+		else if (slot->nring < HC_RING_SIZE)
 		{
-			if (slot->nring < HC_RING_SIZE)
-				slot->ring[slot->nring++] = fxid;
-			else
-			{
-				int			oldest = 0;
+			slot->ring_whole[slot->nring] = whole;
+			slot->ring[slot->nring++] = fxid;
+		}
+		else
+		{
+			int			oldest = 0;
 
-				for (i = 1; i < HC_RING_SIZE; i++)
-					if (FullTransactionIdPrecedes(slot->ring[i], slot->ring[oldest]))
-						oldest = i;
-				if (!FullTransactionIdIsValid(slot->floor) ||
-					FullTransactionIdPrecedes(slot->floor, slot->ring[oldest]))
-					slot->floor = slot->ring[oldest];
-				slot->ring[oldest] = fxid;
-			}
+			for (i = 1; i < HC_RING_SIZE; i++)
+				if (FullTransactionIdPrecedes(slot->ring[i], slot->ring[oldest]))
+					oldest = i;
+			if (!FullTransactionIdIsValid(slot->floor) ||
+				FullTransactionIdPrecedes(slot->floor, slot->ring[oldest]))
+				slot->floor = slot->ring[oldest];
+			slot->ring[oldest] = fxid;
+			slot->ring_whole[oldest] = whole;
 		}
 	}
 	pg_atomic_fetch_add_u64(&slot->gen, 1);
+	if (whole)
+		pg_atomic_fetch_add_u64(&slot->wgen, 1);
 	SpinLockRelease(&slot->mutex);
+}
+
+static void
+slot_register(hcGenSlot *slot, FullTransactionId fxid)
+{
+	slot_register_as(slot, fxid, true);
+}
+
+/* Append a range write to its log (after its ring entry: see above). */
+static void
+log_append(Oid relid, const hcKeyRange *range, FullTransactionId fxid)
+{
+	hcRangeLog *log = log_for(MyDatabaseId, relid);
+	hcRangeRecord *rec;
+	uint64		seq;
+
+	SpinLockAcquire(&log->mutex);
+	seq = pg_atomic_read_u64(&log->head) + 1;
+	rec = &log->recs[seq % HC_RANGE_LOG_SIZE];
+	if (pg_atomic_read_u64(&rec->seq) != 0 &&
+		U64FromFullTransactionId(rec->fxid) > pg_atomic_read_u64(&log->floor))
+		pg_atomic_write_u64(&log->floor, U64FromFullTransactionId(rec->fxid));
+	pg_write_barrier();
+	pg_atomic_write_u64(&rec->seq, 0);
+	pg_write_barrier();
+	rec->dbid = MyDatabaseId;
+	rec->relid = relid;
+	rec->attno = range->attno;
+	rec->lo = range->lo;
+	rec->hi = range->hi;
+	rec->fxid = fxid;
+	pg_write_barrier();
+	pg_atomic_write_u64(&rec->seq, seq);
+	pg_write_barrier();
+	pg_atomic_write_u64(&log->head, seq);
+	SpinLockRelease(&log->mutex);
+}
+
+/*
+ * Read record seq of log into *out, consistently; false if it is no longer
+ * (or not yet) that record.
+ */
+static bool
+log_read(hcRangeLog *log, uint64 seq, hcRangeRecord *out)
+{
+	hcRangeRecord *rec = &log->recs[seq % HC_RANGE_LOG_SIZE];
+
+	if (pg_atomic_read_u64(&rec->seq) != seq)
+		return false;
+	pg_read_barrier();
+	out->dbid = rec->dbid;
+	out->relid = rec->relid;
+	out->attno = rec->attno;
+	out->lo = rec->lo;
+	out->hi = rec->hi;
+	out->fxid = rec->fxid;
+	pg_read_barrier();
+	return pg_atomic_read_u64(&rec->seq) == seq;
+}
+
+/* Could the write of this record touch rows of relid in range? */
+static bool
+record_touches(const hcRangeRecord *rec, Oid relid, const hcKeyRange *range)
+{
+	if (rec->dbid != MyDatabaseId || rec->relid != relid)
+		return false;
+	return rec->attno != range->attno ||
+		hc_key_ranges_overlap(rec->lo, rec->hi, range->lo, range->hi);
 }
 
 /*
@@ -244,6 +410,31 @@ hc_apply_remote_flush(FullTransactionId floor)
 	SpinLockRelease(&slot->mutex);
 }
 
+/*
+ * Add relid to the written set (whole: as a whole-table write); false if
+ * the set is full, which makes the transaction count as writing
+ * everything it may have written (written_all).
+ */
+static bool
+add_written(Oid relid, bool whole)
+{
+	int			i = written_index(relid);
+
+	if (i >= 0)
+	{
+		written_whole[i] |= whole;
+		return true;
+	}
+	if (nwritten >= HC_MAX_WRITTEN)
+	{
+		written_all = true;
+		return false;
+	}
+	written_whole[nwritten] = whole;
+	written[nwritten++] = relid;
+	return true;
+}
+
 /* Register fxid as writing relid (InvalidOid: everything). */
 static void
 register_write(Oid relid, FullTransactionId fxid)
@@ -259,17 +450,42 @@ register_write(Oid relid, FullTransactionId fxid)
 	}
 	else
 	{
-		if (in_written_set(relid))
+		if (written_as_whole(relid))
 			return;
-		if (nwritten < HC_MAX_WRITTEN)
-			written[nwritten++] = relid;
-		else
-			written_all = true;
+		(void) add_written(relid, true);
 	}
 	slot_register(slot_for(relid), fxid);
 	hc_count_invalidation(relid);
 
 	/* too late for the pre-commit step: Redis will not hear of it */
+	if (registered_in_redis && hc_redis_target != NULL)
+		hc_l2_fence();
+}
+
+/*
+ * Register the current transaction as writing only rows of relid in
+ * range.  Redis hears of it as a write of the whole table.
+ */
+static void
+register_range_write(Oid relid, const hcKeyRange *range)
+{
+	FullTransactionId fxid;
+
+	if (inval == NULL || IsParallelWorker())
+		return;
+	if (written_as_whole(relid) || registered_global)
+		return;
+	if (nrange_writes >= HC_MAX_RANGE_WRITES || !add_written(relid, false))
+	{
+		register_write(relid, GetTopFullTransactionId());
+		return;
+	}
+	nrange_writes++;
+	fxid = GetTopFullTransactionId();
+	slot_register_as(slot_for(relid), fxid, false);
+	log_append(relid, range, fxid);
+	hc_count_invalidation(relid);
+
 	if (registered_in_redis && hc_redis_target != NULL)
 		hc_l2_fence();
 }
@@ -283,7 +499,7 @@ hc_register_write(Oid relid)
 {
 	if (inval == NULL || IsParallelWorker())
 		return;
-	if (relid == InvalidOid ? registered_global : in_written_set(relid))
+	if (written_as_whole(relid))
 		return;
 	register_write(relid, GetTopFullTransactionId());
 }
@@ -308,6 +524,16 @@ hc_register_plan_writes(QueryDesc *queryDesc)
 {
 	PlannedStmt *pstmt = queryDesc->plannedstmt;
 	ListCell   *lc;
+
+	Oid			relid;
+	hcKeyRange	range;
+
+	/* an UPDATE or DELETE of one table's key range (key_ranges.c) */
+	if (inval != NULL && hc_write_key_range(queryDesc, &relid, &range))
+	{
+		register_range_write(relid, &range);
+		return;
+	}
 
 	/*
 	 * resultRelations includes each ModifyTable's root relation; rows routed
@@ -393,6 +619,104 @@ hc_relation_generation(Oid relid)
 	return pg_atomic_read_u64(&slot_for(relid)->gen);
 }
 
+/* Index into ranges of dependency dep's range, or -1: the whole table. */
+static int
+range_of_dep(const hcKeyRange *ranges, int nranges, int dep)
+{
+	int			k;
+
+	for (k = 0; k < nranges; k++)
+		if (ranges[k].dep == dep)
+			return k;
+	return -1;
+}
+
+/*
+ * What a reader remembers when it starts (after its snapshot): for each
+ * dependency its generation, or for one read by key range the whole-table
+ * generation and, in rseqs, the head of its range log.
+ */
+void
+hc_read_generations(const Oid *deps, int ndeps, const hcKeyRange *ranges,
+					int nranges, uint64 *gens, uint64 *rseqs)
+{
+	int			i;
+	int			k;
+
+	for (i = 0; i < ndeps; i++)
+	{
+		hcGenSlot  *slot = slot_for(deps[i]);
+
+		k = range_of_dep(ranges, nranges, i);
+		if (k < 0)
+			gens[i] = pg_atomic_read_u64(&slot->gen);
+		else
+			gens[i] = pg_atomic_read_u64(&slot->wgen);
+	}
+	for (k = 0; k < nranges; k++)
+		rseqs[k] = pg_atomic_read_u64(&log_for(MyDatabaseId,
+											   deps[ranges[k].dep])->head);
+}
+
+/*
+ * Has no range write touching range been logged after *mark?  If so,
+ * advance *mark to the head seen (a shared mark other readers of the same
+ * entry use too; it only moves forward).
+ */
+static bool
+range_unchanged(Oid relid, const hcKeyRange *range, pg_atomic_uint64 *mark)
+{
+	hcRangeLog *log = log_for(MyDatabaseId, relid);
+	uint64		head = pg_atomic_read_u64(&log->head);
+	uint64		from = pg_atomic_read_u64(mark);
+	uint64		seq;
+
+	if (head == from)
+		return true;
+	if (head < from || head - from > HC_RANGE_LOG_SIZE - 1)
+		return false;			/* the mark fell out of the log */
+	for (seq = from + 1; seq <= head; seq++)
+	{
+		hcRangeRecord rec;
+
+		if (!log_read(log, seq, &rec))
+			return false;
+		if (record_touches(&rec, relid, range))
+			return false;
+	}
+	(void) pg_atomic_compare_exchange_u64(mark, &from, head);
+	return true;
+}
+
+/*
+ * The hit check of an entry's generations: are they the current ones?
+ * marks[k] is the entry's range log mark for ranges[k].
+ */
+bool
+hc_generations_current(const Oid *deps, int ndeps, const uint64 *gens,
+					   const hcKeyRange *ranges, int nranges,
+					   pg_atomic_uint64 **marks)
+{
+	int			i;
+	int			k;
+
+	for (i = 0; i < ndeps; i++)
+	{
+		hcGenSlot  *slot = slot_for(deps[i]);
+
+		k = range_of_dep(ranges, nranges, i);
+		if (k < 0)
+		{
+			if (gens[i] != pg_atomic_read_u64(&slot->gen))
+				return false;
+		}
+		else if (gens[i] != pg_atomic_read_u64(&slot->wgen) ||
+				 !range_unchanged(deps[i], &ranges[k], marks[k]))
+			return false;
+	}
+	return true;
+}
+
 /* A 32-bit XID as a FullTransactionId, relative to the next XID. */
 static FullTransactionId
 widen_xid(TransactionId xid)
@@ -413,22 +737,45 @@ widen_xid(TransactionId xid)
  * stored entry unservable, so the late check is safe.
  */
 static bool
-slot_allows_store(hcGenSlot *slot, uint64 expected_gen,
-				  FullTransactionId xmin, Snapshot snapshot)
+xid_invisible(FullTransactionId fxid, FullTransactionId xmin, Snapshot snapshot)
+{
+	TransactionId xid = XidFromFullTransactionId(fxid);
+
+	if (FullTransactionIdPrecedes(fxid, xmin))
+		return false;			/* visible to every snapshot of ours */
+	/* running, or committed after the snapshot */
+	return TransactionIdIsCurrentTransactionId(xid) ||
+		XidInMVCCSnapshot(xid, snapshot);
+}
+
+/*
+ * The store check for one slot; by_range: for a reader of a key range,
+ * which compares the whole-table generation and leaves range-only writers
+ * to the log, returning those its snapshot cannot see in invisible[]
+ * (room for HC_RING_SIZE; *ninvisible of them).
+ */
+static bool
+slot_allows_store(hcGenSlot *slot, uint64 expected_gen, bool by_range,
+				  FullTransactionId xmin, Snapshot snapshot,
+				  FullTransactionId *invisible, int *ninvisible)
 {
 	FullTransactionId ring[HC_RING_SIZE];
+	bool		ring_whole[HC_RING_SIZE];
 	FullTransactionId floor;
 	uint64		gen;
 	int			nring;
 	int			i;
 
 	SpinLockAcquire(&slot->mutex);
-	gen = pg_atomic_read_u64(&slot->gen);
+	gen = pg_atomic_read_u64(by_range ? &slot->wgen : &slot->gen);
 	floor = slot->floor;
 	nring = slot->nring;
 	memcpy(ring, slot->ring, nring * sizeof(FullTransactionId));
+	memcpy(ring_whole, slot->ring_whole, nring * sizeof(bool));
 	SpinLockRelease(&slot->mutex);
 
+	if (ninvisible)
+		*ninvisible = 0;
 	if (gen != expected_gen)
 		return false;
 	/* a writer pushed out of the ring may be invisible to the snapshot */
@@ -437,13 +784,68 @@ slot_allows_store(hcGenSlot *slot, uint64 expected_gen,
 		return false;
 	for (i = 0; i < nring; i++)
 	{
-		TransactionId xid = XidFromFullTransactionId(ring[i]);
+		if (!xid_invisible(ring[i], xmin, snapshot))
+			continue;
+		if (!by_range || ring_whole[i])
+			return false;
+		invisible[(*ninvisible)++] = ring[i];
+	}
+	return true;
+}
 
-		if (FullTransactionIdPrecedes(ring[i], xmin))
-			continue;			/* visible to every snapshot of ours */
-		if (TransactionIdIsCurrentTransactionId(xid) ||
-			XidInMVCCSnapshot(xid, snapshot))
-			return false;		/* running, or committed after the snapshot */
+/*
+ * The log part of the store check for a reader of relid's range that
+ * started at log position start: no touching record since, and none by a
+ * writer in invisible[].
+ */
+static bool
+log_allows_store(Oid relid, const hcKeyRange *range, uint64 start,
+				 const FullTransactionId *invisible, int ninvisible,
+				 FullTransactionId xmin)
+{
+	hcRangeLog *log = log_for(MyDatabaseId, relid);
+	uint64		head = pg_atomic_read_u64(&log->head);
+	uint64		first;
+	uint64		seq;
+	uint64		floor;
+	int			i;
+
+	if (head < start || head - start > HC_RANGE_LOG_SIZE - 1)
+		return false;
+	first = start + 1;
+	if (ninvisible > 0)
+	{
+		/* a writer's record may have been overwritten: then it is older */
+		floor = pg_atomic_read_u64(&log->floor);
+		if (floor != 0 && floor >= U64FromFullTransactionId(xmin))
+			return false;
+		first = head >= HC_RANGE_LOG_SIZE ? head - HC_RANGE_LOG_SIZE + 1 : 1;
+	}
+	for (seq = first; seq <= head; seq++)
+	{
+		hcRangeRecord rec;
+
+		if (!log_read(log, seq, &rec))
+		{
+			if (seq > start)
+				return false;
+			continue;			/* overwritten: under the floor */
+		}
+		if (!record_touches(&rec, relid, range))
+			continue;
+		if (seq > start)
+			return false;
+		for (i = 0; i < ninvisible; i++)
+			if (FullTransactionIdEquals(rec.fxid, invisible[i]))
+				return false;
+	}
+	if (ninvisible > 0)
+	{
+		/* records overwritten during the scan raised the floor first */
+		pg_read_barrier();
+		floor = pg_atomic_read_u64(&log->floor);
+		if (floor != 0 && floor >= U64FromFullTransactionId(xmin))
+			return false;
 	}
 	return true;
 }
@@ -454,20 +856,33 @@ slot_allows_store(hcGenSlot *slot, uint64 expected_gen,
  */
 bool
 hc_store_allowed(const Oid *relids, const uint64 *gens, int n,
+				 const hcKeyRange *ranges, const uint64 *rseqs, int nranges,
 				 uint64 epoch, Snapshot snapshot)
 {
 	FullTransactionId xmin;
+	FullTransactionId invisible[HC_RING_SIZE];
+	int			ninvisible;
 	int			i;
+	int			k;
 
 	if (inval == NULL || snapshot == NULL || !IsMVCCSnapshot(snapshot))
 		return false;
 	xmin = widen_xid(snapshot->xmin);
 
-	if (!slot_allows_store(&inval->global, epoch, xmin, snapshot))
+	if (!slot_allows_store(&inval->global, epoch, false, xmin, snapshot,
+						   NULL, NULL))
 		return false;
 	for (i = 0; i < n; i++)
-		if (!slot_allows_store(slot_for(relids[i]), gens[i], xmin, snapshot))
+	{
+		k = range_of_dep(ranges, nranges, i);
+		if (!slot_allows_store(slot_for(relids[i]), gens[i], k >= 0, xmin,
+							   snapshot, invisible, &ninvisible))
 			return false;
+		if (k >= 0 &&
+			!log_allows_store(relids[i], &ranges[k], rseqs[k],
+							  invisible, ninvisible, xmin))
+			return false;
+	}
 	return true;
 }
 
@@ -550,6 +965,7 @@ xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_PARALLEL_ABORT:
 			nwritten = 0;
+			nrange_writes = 0;
 			written_all = false;
 			registered_global = false;
 			registered_in_redis = false;

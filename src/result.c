@@ -7,6 +7,10 @@
  *
  *	  hcEntryHeader
  *	  uint64  gens[ndeps]		generations of the dependencies at start
+ *	  hcEntryRange ranges[nranges]	dependencies read by key range, each
+ *								with its mark in the range log (hits move
+ *								it forward: the only field ever written
+ *								after the store)
  *	  Oid	  deps[ndeps]		the dependencies themselves
  *	  hcAttSig atts[natts]		result column types (invariant I7)
  *	  MinimalTuple ...			each MAXALIGNed, data_offset onwards
@@ -65,6 +69,7 @@ struct hcEntryHeader
 	uint16		format;
 	uint16		natts;
 	uint32		ndeps;
+	uint32		nranges;
 	uint32		data_offset;	/* where the tuples start */
 	uint64		total_len;
 	uint64		ntuples;
@@ -78,16 +83,38 @@ struct hcEntryHeader
 	double		exec_ms;
 };
 
+typedef struct hcEntryRange
+{
+	hcKeyRange	range;
+	pg_atomic_uint64 checked;	/* range log position checked up to */
+} hcEntryRange;
+
 #define HDR_GENS(h)	((uint64 *) ((char *) (h) + MAXALIGN(sizeof(hcEntryHeader))))
-#define HDR_DEPS(h)	((Oid *) (HDR_GENS(h) + (h)->ndeps))
+#define HDR_RANGES(h) ((hcEntryRange *) (HDR_GENS(h) + (h)->ndeps))
+#define HDR_DEPS(h)	((Oid *) (HDR_RANGES(h) + (h)->nranges))
 #define HDR_ATTS(h)	((hcAttSig *) (HDR_DEPS(h) + (h)->ndeps))
 
 static Size
-header_size(int ndeps, int natts)
+header_size(int ndeps, int nranges, int natts)
 {
 	return MAXALIGN(MAXALIGN(sizeof(hcEntryHeader)) +
 					ndeps * (sizeof(uint64) + sizeof(Oid)) +
+					nranges * sizeof(hcEntryRange) +
 					natts * sizeof(hcAttSig));
+}
+
+/* Set an entry's ranges and their log marks. */
+static void
+set_ranges(hcEntryHeader *hdr, const hcKeyRange *ranges, const uint64 *rseqs)
+{
+	hcEntryRange *er = HDR_RANGES(hdr);
+	uint32		k;
+
+	for (k = 0; k < hdr->nranges; k++)
+	{
+		er[k].range = ranges[k];
+		pg_atomic_init_u64(&er[k].checked, rseqs[k]);
+	}
 }
 
 struct hcCapture
@@ -123,7 +150,7 @@ typedef struct hcTeeReceiver
  * the header so rows are copied only once.
  */
 hcCapture *
-hc_capture_begin(TupleDesc tupdesc, int ndeps, Size max_bytes,
+hc_capture_begin(TupleDesc tupdesc, int ndeps, int nranges, Size max_bytes,
 				 MemoryContext cxt)
 {
 	hcCapture  *cap = MemoryContextAllocZero(cxt, sizeof(hcCapture));
@@ -133,7 +160,7 @@ hc_capture_begin(TupleDesc tupdesc, int ndeps, Size max_bytes,
 										  ALLOCSET_SMALL_SIZES);
 	cap->tupdesc = tupdesc;
 	cap->max_bytes = max_bytes;
-	cap->data_offset = header_size(ndeps, tupdesc->natts);
+	cap->data_offset = header_size(ndeps, nranges, tupdesc->natts);
 	cap->cap = Max(cap->data_offset * 2, 8192);
 	if (cap->data_offset > max_bytes)
 	{
@@ -333,6 +360,7 @@ hc_capture_too_large(hcCapture *cap)
 char *
 hc_capture_finish(hcCapture *cap, const hcKey *key, Oid dbid,
 				  const Oid *deps, const uint64 *gens, int ndeps,
+				  const hcKeyRange *ranges, const uint64 *rseqs, int nranges,
 				  uint64 epoch, TimestampTz created, double exec_ms,
 				  Size *len)
 {
@@ -342,7 +370,7 @@ hc_capture_finish(hcCapture *cap, const hcKey *key, Oid dbid,
 	int			i;
 
 	Assert(hc_capture_ok(cap));
-	Assert(header_size(ndeps, cap->tupdesc->natts) == cap->data_offset);
+	Assert(header_size(ndeps, nranges, cap->tupdesc->natts) == cap->data_offset);
 
 	/* the wire rows go after the tuples */
 	if (cap->wire != NULL && !cap->wire_too_large &&
@@ -375,6 +403,7 @@ hc_capture_finish(hcCapture *cap, const hcKey *key, Oid dbid,
 	hdr->format = HC_FORMAT_VERSION;
 	hdr->natts = cap->tupdesc->natts;
 	hdr->ndeps = ndeps;
+	hdr->nranges = nranges;
 	hdr->data_offset = cap->data_offset;
 	hdr->total_len = cap->len;
 	hdr->ntuples = cap->ntuples;
@@ -384,6 +413,7 @@ hc_capture_finish(hcCapture *cap, const hcKey *key, Oid dbid,
 	hdr->created = created;
 	hdr->exec_ms = exec_ms;
 	memcpy(HDR_GENS(hdr), gens, ndeps * sizeof(uint64));
+	set_ranges(hdr, ranges, rseqs);
 	memcpy(HDR_DEPS(hdr), deps, ndeps * sizeof(Oid));
 	atts = HDR_ATTS(hdr);
 	for (i = 0; i < hdr->natts; i++)
@@ -406,20 +436,30 @@ hc_capture_finish(hcCapture *cap, const hcKey *key, Oid dbid,
 bool
 hc_entry_matches(const hcEntryHeader *hdr, const hcKey *key,
 				 TupleDesc tupdesc, const Oid *deps, int ndeps,
+				 const hcKeyRange *ranges, int nranges,
 				 uint64 epoch, TimestampTz now, int ttl_s)
 {
-	const uint64 *gens;
-	int			i;
+	hcEntryRange *er;
+	pg_atomic_uint64 *marks[HC_MAX_RANGES];
+	int			k;
 
 	if (!hc_entry_fits(hdr, key, tupdesc, deps, ndeps, now, ttl_s))
 		return false;
-	if (hdr->epoch != epoch)
+	if (hdr->epoch != epoch || hdr->nranges != (uint32) nranges)
 		return false;
-	gens = HDR_GENS(hdr);
-	for (i = 0; i < ndeps; i++)
-		if (gens[i] != hc_relation_generation(deps[i]))
+	/* the same key reads the same ranges; anything else is not this entry */
+	er = HDR_RANGES(hdr);
+	for (k = 0; k < nranges; k++)
+	{
+		if (er[k].range.dep != ranges[k].dep ||
+			er[k].range.attno != ranges[k].attno ||
+			er[k].range.lo != ranges[k].lo || er[k].range.hi != ranges[k].hi)
 			return false;
-	return true;
+		/* in shared memory, pinned by the caller: hits move the marks */
+		marks[k] = &er[k].checked;
+	}
+	return hc_generations_current(deps, ndeps, HDR_GENS(hdr), ranges, nranges,
+								  marks);
 }
 
 /*
@@ -481,7 +521,8 @@ hc_entry_validate(const char *blob, Size len, const hcKey *key, Oid dbid)
 		hdr->total_len != len || hdr->dbid != dbid ||
 		!hc_key_equal(&hdr->key, key) ||
 		hdr->ndeps > HC_MAX_DEPS || hdr->natts > MaxTupleAttributeNumber ||
-		hdr->data_offset != header_size(hdr->ndeps, hdr->natts) ||
+		hdr->nranges > HC_MAX_RANGES ||
+		hdr->data_offset != header_size(hdr->ndeps, hdr->nranges, hdr->natts) ||
 		hdr->data_offset > len)
 		return false;
 	if (hdr->wire_offset != 0)
@@ -511,12 +552,22 @@ hc_entry_validate(const char *blob, Size len, const hcKey *key, Oid dbid)
 	return pos == len && n == hdr->ntuples;
 }
 
-/* Give an entry from L2 this server's generations before storing it in L1. */
-void
-hc_entry_restamp(hcEntryHeader *hdr, const uint64 *gens, uint64 epoch)
+/*
+ * Give an entry from L2 this server's generations and key ranges before
+ * storing it in L1; false if it has no room for this reader's ranges (it
+ * was stored by a server reading the tables differently).
+ */
+bool
+hc_entry_restamp(hcEntryHeader *hdr, const uint64 *gens,
+				 const hcKeyRange *ranges, const uint64 *rseqs, int nranges,
+				 uint64 epoch)
 {
+	if (hdr->nranges != (uint32) nranges)
+		return false;
 	hdr->epoch = epoch;
 	memcpy(HDR_GENS(hdr), gens, hdr->ndeps * sizeof(uint64));
+	set_ranges(hdr, ranges, rseqs);
+	return true;
 }
 
 uint64
