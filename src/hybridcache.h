@@ -36,7 +36,7 @@
 
 /* Most dependencies one cached query may read by key range (key_ranges.c). */
 #define HC_MAX_RANGES		8
-#define HC_RANGE_MAX_TERMS	8
+#define HC_RANGE_MAX_TERMS	16
 
 /* Most current_setting() names one cached query may depend on. */
 #define HC_MAX_SETTINGS		8

@@ -7,9 +7,11 @@
  * A cached result depends on whole tables unless told otherwise: any
  * write to one of them makes it stale.  But when every scan of a table in
  * a SELECT's plan filters the table's rows by one integer column against
- * constants or parameters (aid = 5, aid BETWEEN $1 AND $1 + 99 after
- * folding, ...), rows outside that range cannot reach the result, and a
- * write whose old and new rows all lie outside it cannot change it.
+ * constants or parameters (aid = 5, aid BETWEEN $1 AND $2 + 99,
+ * aid IN (1, 2, 3), aid = ANY($1), ...), rows outside that range cannot
+ * reach the result, and a write whose old and new rows all lie outside it
+ * cannot change it.  A list gives the range from its least to its
+ * greatest element.
  *
  *	- Readers: hc_key_ranges_analyze() finds, per dependency, the column
  *	  and the bound terms of each scan (memoised with the plan);
@@ -40,14 +42,17 @@
 #include "postgres.h"
 
 #include "access/stratnum.h"
+#include "catalog/pg_type.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_opfamily_d.h"
-#include "catalog/pg_type_d.h"
 #include "commands/trigger.h"
+#include "common/int.h"
 #include "hybridcache.h"
 #include "nodes/execnodes.h"
 #include "nodes/nodeFuncs.h"
 #include "parser/parsetree.h"
+#include "utils/array.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
@@ -56,15 +61,27 @@
 #define HC_RANGE_MAX_SCANS		16
 #define HC_RANGE_MAX_FOUND		64
 
-/* one bound "column <strategy> value" of one scan */
+/* what a term's value is */
+typedef enum hcTermKind
+{
+	HC_TERM_CONST,				/* value */
+	HC_TERM_PARAM,				/* parameter paramid, plus value */
+	HC_TERM_PARAM_ARRAY			/* each element of array parameter paramid */
+} hcTermKind;
+
+/*
+ * One bound "column <strategy> value" of one scan.  Terms of one list
+ * (group > 0, strategy "=") bound the column to the hull of their values.
+ */
 typedef struct hcRangeTerm
 {
 	uint8		occ;			/* which scan of the table (0-based) */
 	uint8		strategy;		/* BT*StrategyNumber, column on the left */
-	bool		is_param;		/* value is parameter paramid */
-	Oid			paramtype;
+	uint8		kind;			/* hcTermKind */
+	uint8		group;			/* list the term belongs to; 0: none */
+	Oid			paramtype;		/* HC_TERM_PARAM*: its type */
 	int			paramid;
-	int64		value;
+	int64		value;			/* the constant, or the parameter's offset */
 } hcRangeTerm;
 
 struct hcRangeSpec
@@ -97,6 +114,7 @@ typedef struct hcRangeCollector
 	bool		rel_bad[HC_MAX_DEPS];	/* read in a way not understood */
 	int			nfound;
 	hcFoundTerm found[HC_RANGE_MAX_FOUND];
+	int			ngroups;
 } hcRangeCollector;
 
 static bool
@@ -167,7 +185,52 @@ scan_column(Node *node, Index scanrelid, List *indextlist)
 	return var->varattno;
 }
 
-/* A Const or an external parameter of integer type, as a term's value. */
+static bool
+is_int_array_type(Oid typid)
+{
+	return typid == INT2ARRAYOID || typid == INT4ARRAYOID ||
+		typid == INT8ARRAYOID;
+}
+
+/* The offset an integer addition or subtraction adds to its left side. */
+static bool
+int_offset_op(Oid funcid, bool *minus)
+{
+	switch (funcid)
+	{
+		case F_INT2PL:
+		case F_INT4PL:
+		case F_INT8PL:
+		case F_INT24PL:
+		case F_INT42PL:
+		case F_INT28PL:
+		case F_INT82PL:
+		case F_INT48PL:
+		case F_INT84PL:
+			*minus = false;
+			return true;
+		case F_INT2MI:
+		case F_INT4MI:
+		case F_INT8MI:
+		case F_INT24MI:
+		case F_INT42MI:
+		case F_INT28MI:
+		case F_INT82MI:
+		case F_INT48MI:
+		case F_INT84MI:
+			*minus = true;
+			return true;
+		default:
+			return false;
+	}
+}
+
+/*
+ * A term's value: an integer Const, an external integer parameter, or such
+ * a parameter plus or minus a Const (what a generic plan keeps of
+ * "$1 + 99").  An overflowing sum makes the query fail, so computing it in
+ * int64 is safe.
+ */
 static bool
 bound_value(Node *node, hcRangeTerm *term)
 {
@@ -179,7 +242,7 @@ bound_value(Node *node, hcRangeTerm *term)
 
 		if (c->constisnull || !is_int_type(c->consttype))
 			return false;
-		term->is_param = false;
+		term->kind = HC_TERM_CONST;
 		term->value = int_datum_value(c->constvalue, c->consttype);
 		return true;
 	}
@@ -189,12 +252,165 @@ bound_value(Node *node, hcRangeTerm *term)
 
 		if (p->paramkind != PARAM_EXTERN || !is_int_type(p->paramtype))
 			return false;
-		term->is_param = true;
+		term->kind = HC_TERM_PARAM;
 		term->paramid = p->paramid;
 		term->paramtype = p->paramtype;
+		term->value = 0;
+		return true;
+	}
+	if (IsA(node, OpExpr) && list_length(((OpExpr *) node)->args) == 2)
+	{
+		OpExpr	   *op = (OpExpr *) node;
+		Node	   *left = linitial(op->args);
+		Node	   *right = lsecond(op->args);
+		bool		minus;
+		hcRangeTerm offset;
+
+		if (!int_offset_op(op->opfuncid, &minus))
+			return false;
+		if (!minus && IsA(left, Const) && IsA(right, Param))
+		{
+			Node	   *tmp = left;
+
+			left = right;
+			right = tmp;
+		}
+		if (!IsA(left, Param) || !IsA(right, Const) ||
+			!bound_value(left, term) || !bound_value(right, &offset))
+			return false;
+		if (minus)
+		{
+			if (offset.value == PG_INT64_MIN)
+				return false;
+			offset.value = -offset.value;
+		}
+		term->value = offset.value;
 		return true;
 	}
 	return false;
+}
+
+/* Remember one term found in a scan's quals. */
+static void
+add_found(hcRangeCollector *rc, int scan, AttrNumber attno,
+		  const hcRangeTerm *term)
+{
+	if (rc->nfound >= HC_RANGE_MAX_FOUND)
+	{
+		rc->overflow = true;
+		return;
+	}
+	rc->found[rc->nfound].scan = scan;
+	rc->found[rc->nfound].attno = attno;
+	rc->found[rc->nfound].term = *term;
+	rc->nfound++;
+}
+
+/*
+ * "column = ANY (list)": a Const array (its least and greatest elements),
+ * an ARRAY[...] of term values, or an array parameter, as one group.
+ */
+static void
+collect_list(hcRangeCollector *rc, int scan, AttrNumber attno, Node *list)
+{
+	hcRangeTerm term;
+	int			group;
+
+	if (rc->ngroups >= 255)
+		return;
+	group = ++rc->ngroups;
+	memset(&term, 0, sizeof(term));
+	term.strategy = BTEqualStrategyNumber;
+	term.group = group;
+
+	if (IsA(list, Const))
+	{
+		Const	   *c = (Const *) list;
+		ArrayType  *arr;
+		Oid			elemtype;
+		int16		elmlen;
+		bool		elmbyval;
+		char		elmalign;
+		Datum	   *elems;
+		bool	   *nulls;
+		int			nelems;
+		int64		lo = PG_INT64_MAX;
+		int64		hi = PG_INT64_MIN;
+		int			i;
+
+		if (c->constisnull || !is_int_array_type(c->consttype))
+			return;
+		arr = DatumGetArrayTypeP(c->constvalue);
+		elemtype = ARR_ELEMTYPE(arr);
+		get_typlenbyvalalign(elemtype, &elmlen, &elmbyval, &elmalign);
+		deconstruct_array(arr, elemtype, elmlen, elmbyval, elmalign,
+						  &elems, &nulls, &nelems);
+		for (i = 0; i < nelems; i++)
+		{
+			int64		v;
+
+			if (nulls[i])
+				continue;		/* matches no row */
+			v = int_datum_value(elems[i], elemtype);
+			lo = Min(lo, v);
+			hi = Max(hi, v);
+		}
+		/* the analysis may live with the plan: keep none of this */
+		pfree(elems);
+		pfree(nulls);
+		if ((Pointer) arr != DatumGetPointer(c->constvalue))
+			pfree(arr);
+		term.kind = HC_TERM_CONST;
+		if (lo > hi)
+		{
+			/* no element matches: no row; an empty range */
+			term.group = 0;
+			term.strategy = BTGreaterEqualStrategyNumber;
+			term.value = 1;
+			add_found(rc, scan, attno, &term);
+			term.strategy = BTLessEqualStrategyNumber;
+			term.value = 0;
+			add_found(rc, scan, attno, &term);
+			return;
+		}
+		term.value = lo;
+		add_found(rc, scan, attno, &term);
+		term.value = hi;
+		add_found(rc, scan, attno, &term);
+	}
+	else if (IsA(list, ArrayExpr))
+	{
+		ArrayExpr  *ae = (ArrayExpr *) list;
+		ListCell   *lc;
+		int			first = rc->nfound;
+
+		if (ae->multidims || ae->elements == NIL)
+			return;
+		foreach(lc, ae->elements)
+		{
+			hcRangeTerm elem = term;
+
+			if (!bound_value(lfirst(lc), &elem))
+			{
+				rc->nfound = first;		/* one unknown element: no bound */
+				return;
+			}
+			elem.group = group;
+			elem.strategy = BTEqualStrategyNumber;
+			add_found(rc, scan, attno, &elem);
+		}
+	}
+	else if (IsA(list, Param))
+	{
+		Param	   *p = (Param *) list;
+
+		if (p->paramkind != PARAM_EXTERN || !is_int_array_type(p->paramtype))
+			return;
+		term.kind = HC_TERM_PARAM_ARRAY;
+		term.paramid = p->paramid;
+		term.paramtype = p->paramtype;
+		add_found(rc, scan, attno, &term);
+	}
 }
 
 /* Collect the bound terms among one scan's qual conjuncts. */
@@ -207,42 +423,48 @@ collect_quals(hcRangeCollector *rc, int scan, List *quals, Index scanrelid,
 	foreach(lc, quals)
 	{
 		Node	   *qual = lfirst(lc);
-		OpExpr	   *op;
 		AttrNumber	attno;
 		hcRangeTerm term;
 		int			strategy;
 		bool		var_left = true;
 
-		if (!IsA(qual, OpExpr))
-			continue;
-		op = (OpExpr *) qual;
-		if (list_length(op->args) != 2)
-			continue;
-		attno = scan_column(linitial(op->args), scanrelid, indextlist);
-		if (attno == InvalidAttrNumber)
+		if (IsA(qual, ScalarArrayOpExpr))
 		{
-			attno = scan_column(lsecond(op->args), scanrelid, indextlist);
-			var_left = false;
+			ScalarArrayOpExpr *sa = (ScalarArrayOpExpr *) qual;
+
+			if (!sa->useOr || list_length(sa->args) != 2)
+				continue;
+			attno = scan_column(linitial(sa->args), scanrelid, indextlist);
+			if (attno == InvalidAttrNumber ||
+				get_op_opfamily_strategy(sa->opno, INTEGER_BTREE_FAM_OID) !=
+				BTEqualStrategyNumber)
+				continue;
+			collect_list(rc, scan, attno, lsecond(sa->args));
+			continue;
 		}
-		if (attno == InvalidAttrNumber)
-			continue;
-		memset(&term, 0, sizeof(term));
-		if (!bound_value(var_left ? lsecond(op->args) : linitial(op->args),
-						 &term))
-			continue;
-		strategy = get_op_opfamily_strategy(op->opno, INTEGER_BTREE_FAM_OID);
-		if (strategy < BTLessStrategyNumber || strategy > BTGreaterStrategyNumber)
-			continue;
-		term.strategy = var_left ? strategy : commuted_strategy(strategy);
-		if (rc->nfound >= HC_RANGE_MAX_FOUND)
+		if (IsA(qual, OpExpr) && list_length(((OpExpr *) qual)->args) == 2)
 		{
-			rc->overflow = true;
-			return;
+			OpExpr	   *op = (OpExpr *) qual;
+
+			attno = scan_column(linitial(op->args), scanrelid, indextlist);
+			if (attno == InvalidAttrNumber)
+			{
+				attno = scan_column(lsecond(op->args), scanrelid, indextlist);
+				var_left = false;
+			}
+			if (attno == InvalidAttrNumber)
+				continue;
+			memset(&term, 0, sizeof(term));
+			if (!bound_value(var_left ? lsecond(op->args) : linitial(op->args),
+							 &term))
+				continue;
+			strategy = get_op_opfamily_strategy(op->opno, INTEGER_BTREE_FAM_OID);
+			if (strategy < BTLessStrategyNumber ||
+				strategy > BTGreaterStrategyNumber)
+				continue;
+			term.strategy = var_left ? strategy : commuted_strategy(strategy);
+			add_found(rc, scan, attno, &term);
 		}
-		rc->found[rc->nfound].scan = scan;
-		rc->found[rc->nfound].attno = attno;
-		rc->found[rc->nfound].term = term;
-		rc->nfound++;
 	}
 }
 
@@ -401,7 +623,7 @@ common_column(const hcRangeCollector *rc, int rel, int *nscans)
 	if (*nscans == 0)
 		return InvalidAttrNumber;
 
-	/* candidates: the columns bounded in the relation's first scan */
+	/* each column some scan of the relation bounds: do all of them? */
 	for (i = 0; i < rc->nfound; i++)
 	{
 		AttrNumber	attno = rc->found[i].attno;
@@ -524,19 +746,78 @@ hc_key_ranges_analyze(PlannedStmt *pstmt, hcPlanInfo *info)
 	pfree(rc);
 }
 
-/* A parameter's integer value, if it can be read without side effects. */
-static bool
-param_value(ParamListInfo params, const hcRangeTerm *term, int64 *value)
+/* A parameter, if it can be read without side effects. */
+static ParamExternData *
+param_of(ParamListInfo params, const hcRangeTerm *term)
 {
 	ParamExternData *prm;
 
 	if (params == NULL || params->paramFetch != NULL ||
 		term->paramid < 1 || term->paramid > params->numParams)
-		return false;
+		return NULL;
 	prm = &params->params[term->paramid - 1];
 	if (prm->isnull || prm->ptype != term->paramtype)
+		return NULL;
+	return prm;
+}
+
+/*
+ * The value of a term that is not an array parameter; false when its
+ * parameter cannot be read or the sum leaves int64.
+ */
+static bool
+term_value(ParamListInfo params, const hcRangeTerm *term, int64 *value)
+{
+	ParamExternData *prm;
+
+	if (term->kind == HC_TERM_CONST)
+	{
+		*value = term->value;
+		return true;
+	}
+	if ((prm = param_of(params, term)) == NULL)
 		return false;
-	*value = int_datum_value(prm->value, prm->ptype);
+	return !pg_add_s64_overflow(int_datum_value(prm->value, prm->ptype),
+								term->value, value);
+}
+
+/* The least and greatest non-NULL elements of an array parameter. */
+static bool
+array_param_hull(ParamListInfo params, const hcRangeTerm *term,
+				 int64 *lo, int64 *hi)
+{
+	ParamExternData *prm = param_of(params, term);
+	ArrayType  *arr;
+	Oid			elemtype;
+	int16		elmlen;
+	bool		elmbyval;
+	char		elmalign;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			nelems;
+	int			i;
+
+	if (prm == NULL)
+		return false;
+	arr = DatumGetArrayTypeP(prm->value);
+	elemtype = ARR_ELEMTYPE(arr);
+	if (!is_int_type(elemtype))
+		return false;
+	get_typlenbyvalalign(elemtype, &elmlen, &elmbyval, &elmalign);
+	deconstruct_array(arr, elemtype, elmlen, elmbyval, elmalign,
+					  &elems, &nulls, &nelems);
+	for (i = 0; i < nelems; i++)
+	{
+		int64		v;
+
+		if (nulls[i])
+			continue;
+		v = int_datum_value(elems[i], elemtype);
+		*lo = Min(*lo, v);
+		*hi = Max(*hi, v);
+	}
+	pfree(elems);
+	pfree(nulls);
 	return true;
 }
 
@@ -579,7 +860,8 @@ apply_bound(uint8 strategy, int64 v, int64 *lo, int64 *hi)
 
 /*
  * Evaluate one spec: the hull over its scans of each scan's intersection
- * of bounds.  False when a parameter cannot be read.
+ * of bounds (a list bounds by the hull of its values).  False when a
+ * parameter cannot be read.
  */
 static bool
 eval_spec(const hcRangeSpec *spec, ParamListInfo params, hcKeyRange *out)
@@ -588,6 +870,7 @@ eval_spec(const hcRangeSpec *spec, ParamListInfo params, hcKeyRange *out)
 	int64		hull_hi = PG_INT64_MIN;
 	int			occ;
 	int			i;
+	int			j;
 
 	for (occ = 0; occ < spec->nocc; occ++)
 	{
@@ -597,13 +880,48 @@ eval_spec(const hcRangeSpec *spec, ParamListInfo params, hcKeyRange *out)
 		for (i = 0; i < spec->nterms; i++)
 		{
 			const hcRangeTerm *t = &spec->terms[i];
-			int64		v = t->value;
+			int64		v;
 
 			if (t->occ != occ)
 				continue;
-			if (t->is_param && !param_value(params, t, &v))
-				return false;
-			apply_bound(t->strategy, v, &lo, &hi);
+			if (t->group == 0)
+			{
+				if (!term_value(params, t, &v))
+					return false;
+				apply_bound(t->strategy, v, &lo, &hi);
+				continue;
+			}
+
+			/* a list, at its first term: the hull of its values */
+			for (j = 0; j < i; j++)
+				if (spec->terms[j].occ == occ && spec->terms[j].group == t->group)
+					break;
+			if (j < i)
+				continue;
+			{
+				int64		glo = PG_INT64_MAX;
+				int64		ghi = PG_INT64_MIN;
+
+				for (j = i; j < spec->nterms; j++)
+				{
+					const hcRangeTerm *g = &spec->terms[j];
+
+					if (g->occ != occ || g->group != t->group)
+						continue;
+					if (g->kind == HC_TERM_PARAM_ARRAY)
+					{
+						if (!array_param_hull(params, g, &glo, &ghi))
+							return false;
+						continue;
+					}
+					if (!term_value(params, g, &v))
+						return false;
+					glo = Min(glo, v);
+					ghi = Max(ghi, v);
+				}
+				lo = Max(lo, glo);
+				hi = Min(hi, ghi);
+			}
 		}
 		if (lo > hi)
 			continue;			/* this scan reads no row */

@@ -134,6 +134,22 @@ SELECT hybridcache_reset_stats();
 \! perl test/pgproto.pl 'query SET plan_cache_mode = force_generic_plan' 'parse rd SELECT sum(bal) FROM key_ranges_test.acc WHERE id BETWEEN $1 AND $2' 'parse wr UPDATE key_ranges_test.acc SET bal = bal + 1 WHERE id = $1' 'bind - rd 600 610' 'execute - 0' 'bind - rd 700 710' 'execute - 0' 'sync' 'bind - wr 605' 'execute - 0' 'sync' 'bind - rd 600 610' 'execute - 0' 'bind - rd 700 710' 'execute - 0' 'sync' 'bind - wr 611' 'execute - 0' 'sync' 'bind - rd 600 610' 'execute - 0' 'sync' | grep -v 'bind <unnamed>\|parse rd:\|parse wr:\|^CommandComplete SET\|^ReadyForQuery'
 SELECT * FROM counters;			-- 2 hits, 3 misses
 
+-- lists bound by the hull of their elements, in readers and writers
+SELECT count(*), sum(bal) FROM acc WHERE id IN (200, 205, 210);
+SELECT hybridcache_reset_stats();
+UPDATE acc SET bal = bal + 1 WHERE id IN (211, 300);			-- outside
+SELECT count(*), sum(bal) FROM acc WHERE id IN (200, 205, 210);
+UPDATE acc SET bal = bal + 1 WHERE id = ANY ('{150, 207}');	-- in the hull
+SELECT count(*), sum(bal) FROM acc WHERE id IN (200, 205, 210);
+DELETE FROM acc WHERE id IN (205, 999999);
+SELECT count(*), sum(bal) FROM acc WHERE id IN (200, 205, 210);
+SELECT * FROM counters;			-- 1 hit, 2 misses
+
+-- generic plans keep "$1 + 9" and "= ANY ($1)": evaluated per execution
+SELECT hybridcache_reset_stats();
+\! perl test/pgproto.pl 'query SET plan_cache_mode = force_generic_plan' 'parse ra SELECT count(*), sum(bal) FROM key_ranges_test.acc WHERE id BETWEEN $1 AND $1 + 9' 'parse rl SELECT count(*), sum(bal) FROM key_ranges_test.acc WHERE id = ANY ($1::int[])' 'parse wl UPDATE key_ranges_test.acc SET bal = bal + 1 WHERE id = ANY ($1::int[])' 'bind - ra 620' 'execute - 0' 'bind - rl {640,650}' 'execute - 0' 'sync' 'bind - wl {631,635}' 'execute - 0' 'sync' 'bind - ra 620' 'execute - 0' 'bind - rl {640,650}' 'execute - 0' 'sync' 'bind - wl {625,645}' 'execute - 0' 'sync' 'bind - ra 620' 'execute - 0' 'bind - rl {640,650}' 'execute - 0' 'sync' | grep -v 'bind <unnamed>\|parse r[al]:\|parse wl:\|^CommandComplete SET\|^ReadyForQuery'
+SELECT * FROM counters;			-- 2 hits, 4 misses
+
 -- a transaction's own writes, and a rolled-back range write
 BEGIN;
 UPDATE acc SET bal = 100 WHERE id = 800;
