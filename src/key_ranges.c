@@ -307,6 +307,46 @@ add_found(hcRangeCollector *rc, int scan, AttrNumber attno,
 }
 
 /*
+ * Widen [*lo, *hi] by the non-NULL elements of an integer array (NULLs
+ * match no row).  False if the elements are not integers.
+ */
+static bool
+array_hull(Datum value, int64 *lo, int64 *hi)
+{
+	ArrayType  *arr = DatumGetArrayTypeP(value);
+	Oid			elemtype = ARR_ELEMTYPE(arr);
+	int16		elmlen;
+	bool		elmbyval;
+	char		elmalign;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			nelems;
+	int			i;
+
+	if (!is_int_type(elemtype))
+		return false;
+	get_typlenbyvalalign(elemtype, &elmlen, &elmbyval, &elmalign);
+	deconstruct_array(arr, elemtype, elmlen, elmbyval, elmalign,
+					  &elems, &nulls, &nelems);
+	for (i = 0; i < nelems; i++)
+	{
+		int64		v;
+
+		if (nulls[i])
+			continue;
+		v = int_datum_value(elems[i], elemtype);
+		*lo = Min(*lo, v);
+		*hi = Max(*hi, v);
+	}
+	/* the analysis may live with the plan: keep none of this */
+	pfree(elems);
+	pfree(nulls);
+	if ((Pointer) arr != DatumGetPointer(value))
+		pfree(arr);
+	return true;
+}
+
+/*
  * "column = ANY (list)": a Const array (its least and greatest elements),
  * an ARRAY[...] of term values, or an array parameter, as one group.
  */
@@ -326,40 +366,12 @@ collect_list(hcRangeCollector *rc, int scan, AttrNumber attno, Node *list)
 	if (IsA(list, Const))
 	{
 		Const	   *c = (Const *) list;
-		ArrayType  *arr;
-		Oid			elemtype;
-		int16		elmlen;
-		bool		elmbyval;
-		char		elmalign;
-		Datum	   *elems;
-		bool	   *nulls;
-		int			nelems;
 		int64		lo = PG_INT64_MAX;
 		int64		hi = PG_INT64_MIN;
-		int			i;
 
-		if (c->constisnull || !is_int_array_type(c->consttype))
+		if (c->constisnull || !is_int_array_type(c->consttype) ||
+			!array_hull(c->constvalue, &lo, &hi))
 			return;
-		arr = DatumGetArrayTypeP(c->constvalue);
-		elemtype = ARR_ELEMTYPE(arr);
-		get_typlenbyvalalign(elemtype, &elmlen, &elmbyval, &elmalign);
-		deconstruct_array(arr, elemtype, elmlen, elmbyval, elmalign,
-						  &elems, &nulls, &nelems);
-		for (i = 0; i < nelems; i++)
-		{
-			int64		v;
-
-			if (nulls[i])
-				continue;		/* matches no row */
-			v = int_datum_value(elems[i], elemtype);
-			lo = Min(lo, v);
-			hi = Max(hi, v);
-		}
-		/* the analysis may live with the plan: keep none of this */
-		pfree(elems);
-		pfree(nulls);
-		if ((Pointer) arr != DatumGetPointer(c->constvalue))
-			pfree(arr);
 		term.kind = HC_TERM_CONST;
 		if (lo > hi)
 		{
@@ -781,44 +793,14 @@ term_value(ParamListInfo params, const hcRangeTerm *term, int64 *value)
 								term->value, value);
 }
 
-/* The least and greatest non-NULL elements of an array parameter. */
+/* Widen [*lo, *hi] by the non-NULL elements of an array parameter. */
 static bool
 array_param_hull(ParamListInfo params, const hcRangeTerm *term,
 				 int64 *lo, int64 *hi)
 {
 	ParamExternData *prm = param_of(params, term);
-	ArrayType  *arr;
-	Oid			elemtype;
-	int16		elmlen;
-	bool		elmbyval;
-	char		elmalign;
-	Datum	   *elems;
-	bool	   *nulls;
-	int			nelems;
-	int			i;
 
-	if (prm == NULL)
-		return false;
-	arr = DatumGetArrayTypeP(prm->value);
-	elemtype = ARR_ELEMTYPE(arr);
-	if (!is_int_type(elemtype))
-		return false;
-	get_typlenbyvalalign(elemtype, &elmlen, &elmbyval, &elmalign);
-	deconstruct_array(arr, elemtype, elmlen, elmbyval, elmalign,
-					  &elems, &nulls, &nelems);
-	for (i = 0; i < nelems; i++)
-	{
-		int64		v;
-
-		if (nulls[i])
-			continue;
-		v = int_datum_value(elems[i], elemtype);
-		*lo = Min(*lo, v);
-		*hi = Max(*hi, v);
-	}
-	pfree(elems);
-	pfree(nulls);
-	return true;
+	return prm != NULL && array_hull(prm->value, lo, hi);
 }
 
 /* Narrow [*lo, *hi] by "column <strategy> v". */
