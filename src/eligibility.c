@@ -75,6 +75,13 @@ function_is_mutable(Oid funcid, void *context)
 	return func_volatile(funcid) != PROVOLATILE_IMMUTABLE;
 }
 
+/* check_functions_in_node callback: true if the function is not built in */
+static bool
+function_is_user_defined(Oid funcid, void *context)
+{
+	return funcid >= FirstNormalObjectId;
+}
+
 /*
  * Remember a current_setting() name; false when there are too many or the
  * setting is one that only privileged roles may read.
@@ -162,6 +169,10 @@ expr_walker(Node *node, hcWalkContext *cxt)
 
 	if (check_functions_in_node(node, function_is_mutable, NULL))
 		return reject(cxt, HC_BYPASS_MUTABLE_FUNCTION);
+	/* an IMMUTABLE function of ours may still read tables: no key ranges */
+	if (!cxt->info->calls_user_functions &&
+		check_functions_in_node(node, function_is_user_defined, NULL))
+		cxt->info->calls_user_functions = true;
 
 	return expression_tree_walker(node, expr_walker, (void *) cxt);
 }

@@ -139,6 +139,7 @@ typedef struct hcPlanInfo
 {
 	hcBypassReason verdict;		/* HC_BYPASS_NONE when cacheable */
 	bool		depends_on_role;	/* RLS, current_user, ... */
+	bool		calls_user_functions;	/* any function not built in */
 	int			ndeps;
 	Oid			deps[HC_MAX_DEPS];	/* relations, with partition ancestors */
 	int			nsettings;

@@ -673,6 +673,7 @@ range_unchanged(Oid relid, const hcKeyRange *range, pg_atomic_uint64 *mark)
 
 	if (head == from)
 		return true;
+	pg_read_barrier();			/* the records up to head are complete */
 	if (head < from || head - from > HC_RANGE_LOG_SIZE - 1)
 		return false;			/* the mark fell out of the log */
 	for (seq = from + 1; seq <= head; seq++)
@@ -812,6 +813,7 @@ log_allows_store(Oid relid, const hcKeyRange *range, uint64 start,
 
 	if (head < start || head - start > HC_RANGE_LOG_SIZE - 1)
 		return false;
+	pg_read_barrier();			/* the records up to head are complete */
 	first = start + 1;
 	if (ninvisible > 0)
 	{

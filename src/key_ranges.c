@@ -80,6 +80,7 @@ typedef struct hcRangeTerm
 	uint8		kind;			/* hcTermKind */
 	uint8		group;			/* list the term belongs to; 0: none */
 	Oid			paramtype;		/* HC_TERM_PARAM*: its type */
+	Oid			sumtype;		/* parameter plus offset: the sum's type */
 	int			paramid;
 	int64		value;			/* the constant, or the parameter's offset */
 } hcRangeTerm;
@@ -173,7 +174,8 @@ scan_column(Node *node, Index scanrelid, List *indextlist)
 	{
 		TargetEntry *tle;
 
-		if (var->varno != INDEX_VAR && var->varno != scanrelid)
+		/* setrefs.c makes every Var of an index-only scan an INDEX_VAR */
+		if (var->varno != INDEX_VAR)
 			return InvalidAttrNumber;
 		if (var->varattno < 1 || var->varattno > list_length(indextlist))
 			return InvalidAttrNumber;
@@ -228,8 +230,8 @@ int_offset_op(Oid funcid, bool *minus)
 /*
  * A term's value: an integer Const, an external integer parameter, or such
  * a parameter plus or minus a Const (what a generic plan keeps of
- * "$1 + 99").  An overflowing sum makes the query fail, so computing it in
- * int64 is safe.
+ * "$1 + 99"), the sum computed in int64 and checked against its type when
+ * the execution's parameters are known (term_value).
  */
 static bool
 bound_value(Node *node, hcRangeTerm *term)
@@ -285,7 +287,8 @@ bound_value(Node *node, hcRangeTerm *term)
 			offset.value = -offset.value;
 		}
 		term->value = offset.value;
-		return true;
+		term->sumtype = op->opresulttype;
+		return is_int_type(term->sumtype);
 	}
 	return false;
 }
@@ -584,9 +587,11 @@ collect_plan(hcRangeCollector *rc, Plan *plan)
 		case T_SubqueryScan:
 			collect_plan(rc, ((SubqueryScan *) plan)->subplan);
 			break;
+		case T_ForeignScan:
 		case T_CustomScan:
-			collect_plan_list(rc, ((CustomScan *) plan)->custom_plans);
-			break;
+			/* may read several relations (scanrelid 0, a pushed-down join) */
+			rc->overflow = true;
+			return;
 		default:
 			break;
 	}
@@ -601,8 +606,6 @@ collect_plan(hcRangeCollector *rc, Plan *plan)
 		case T_BitmapHeapScan:
 		case T_TidScan:
 		case T_TidRangeScan:
-		case T_ForeignScan:
-		case T_CustomScan:
 			rel = scan_relation(rc, ((Scan *) plan)->scanrelid);
 			if (rel > 0)
 				collect_scan(rc, plan, rel);
@@ -730,6 +733,13 @@ hc_key_ranges_analyze(PlannedStmt *pstmt, hcPlanInfo *info)
 	if (!hc_key_ranges || info->verdict != HC_BYPASS_NONE)
 		return;
 
+	/*
+	 * A function that is not built in, though IMMUTABLE, might read the
+	 * table's other rows: whole tables then, as the README promises.
+	 */
+	if (info->calls_user_functions)
+		return;
+
 	rc = palloc0(sizeof(hcRangeCollector));
 	rc->pstmt = pstmt;
 	rc->relids = info->deps;
@@ -765,6 +775,7 @@ param_of(ParamListInfo params, const hcRangeTerm *term)
 	ParamExternData *prm;
 
 	if (params == NULL || params->paramFetch != NULL ||
+		params->paramCompile != NULL ||
 		term->paramid < 1 || term->paramid > params->numParams)
 		return NULL;
 	prm = &params->params[term->paramid - 1];
@@ -775,12 +786,16 @@ param_of(ParamListInfo params, const hcRangeTerm *term)
 
 /*
  * The value of a term that is not an array parameter; false when its
- * parameter cannot be read or the sum leaves int64.
+ * parameter cannot be read, or when the sum does not fit its type: the
+ * query would then fail if it evaluated the sum, and may not when it does
+ * not (another condition is false first), so its result must not be read
+ * as bounded.
  */
 static bool
 term_value(ParamListInfo params, const hcRangeTerm *term, int64 *value)
 {
 	ParamExternData *prm;
+	int64		v;
 
 	if (term->kind == HC_TERM_CONST)
 	{
@@ -789,8 +804,31 @@ term_value(ParamListInfo params, const hcRangeTerm *term, int64 *value)
 	}
 	if ((prm = param_of(params, term)) == NULL)
 		return false;
-	return !pg_add_s64_overflow(int_datum_value(prm->value, prm->ptype),
-								term->value, value);
+	v = int_datum_value(prm->value, prm->ptype);
+	if (term->value == 0)
+	{
+		*value = v;
+		return true;
+	}
+	if (pg_add_s64_overflow(v, term->value, &v))
+		return false;
+	switch (term->sumtype)
+	{
+		case INT2OID:
+			if (v < PG_INT16_MIN || v > PG_INT16_MAX)
+				return false;
+			break;
+		case INT4OID:
+			if (v < PG_INT32_MIN || v > PG_INT32_MAX)
+				return false;
+			break;
+		case INT8OID:
+			break;
+		default:
+			return false;
+	}
+	*value = v;
+	return true;
 }
 
 /* Widen [*lo, *hi] by the non-NULL elements of an array parameter. */
@@ -928,6 +966,13 @@ hc_key_ranges_compute(const hcPlanInfo *info, ParamListInfo params,
 	int			n = 0;
 	int			i;
 
+	/*
+	 * An entry's range marks are atomics copied with the entry (result.c),
+	 * which needs native 64-bit atomics.
+	 */
+#ifdef PG_HAVE_ATOMIC_U64_SIMULATION
+	return 0;
+#endif
 	if (!hc_key_ranges)
 		return 0;
 	for (i = 0; i < info->nranges; i++)

@@ -178,4 +178,18 @@ SELECT bal FROM acc WHERE id = 5;
 SELECT * FROM counters;			-- 0 hits, 1 miss
 RESET hybridcache.key_ranges;
 
+-- a function that is not built in may read the table's other rows, even
+-- when (wrongly) declared IMMUTABLE: such a plan reads its tables whole
+CREATE FUNCTION rich(int) RETURNS bigint IMMUTABLE LANGUAGE sql
+  AS 'SELECT count(*) FROM key_ranges_test.acc WHERE bal > $1';
+SELECT id, rich(id * 1000) FROM acc WHERE id = 1;
+UPDATE acc SET bal = 5000 WHERE id = 500;
+SELECT id, rich(id * 1000) FROM acc WHERE id = 1;
+
+-- "$1 + 10" that does not fit its type is no bound: the uncached query
+-- fails once it evaluates the sum, and so must the next execution
+SELECT hybridcache_reset_stats();
+\! perl test/pgproto.pl 'query SET plan_cache_mode = force_generic_plan' 'query SET enable_indexscan = off' 'query SET enable_bitmapscan = off' 'parset ov 23 SELECT count(*) FROM key_ranges_test.acc WHERE grp = 99 AND big <= $1 + 10' 'bind - ov 2147483640' 'execute - 0' 'bind - ov 2147483640' 'execute - 0' 'sync' 'query UPDATE key_ranges_test.acc SET grp = 99 WHERE big = 3000000000' 'bind - ov 2147483640' 'execute - 0' 'sync' | grep -v 'bind <unnamed>\|parse ov:\|^CommandComplete SET\|^ReadyForQuery'
+SELECT * FROM counters;			-- 1 hit, 2 misses
+
 DROP SCHEMA key_ranges_test CASCADE;
