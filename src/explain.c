@@ -32,6 +32,7 @@
 #include "parser/parser.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
 bool		hc_explain_notice = false;
@@ -45,6 +46,7 @@ typedef struct hcVerdict
 	uint64		rows;
 	double		age_s;
 	double		exec_ms;
+	char	   *ranges;			/* what it reads by key range, or NULL */
 } hcVerdict;
 
 /* where hybridcache_explain() wants the verdict, or NULL */
@@ -61,6 +63,59 @@ hc_explain_wanted(bool top_level_explain)
 	return top_level_explain && hc_explain_notice;
 }
 
+/* One bound of a key range, in words. */
+static void
+append_bound(StringInfo buf, const hcKeyRange *r)
+{
+	if (r->lo == r->hi)
+		appendStringInfo(buf, "is " INT64_FORMAT, r->lo);
+	else if (r->lo == PG_INT64_MIN)
+		appendStringInfo(buf, "is at most " INT64_FORMAT, r->hi);
+	else if (r->hi == PG_INT64_MAX)
+		appendStringInfo(buf, "is at least " INT64_FORMAT, r->lo);
+	else
+		appendStringInfo(buf, "is between " INT64_FORMAT " and " INT64_FORMAT,
+						 r->lo, r->hi);
+}
+
+/*
+ * The sentence saying which tables the statement reads by key range (see
+ * key_ranges.c), or NULL when it reads every table whole.
+ */
+static char *
+describe_ranges(const hcPlanInfo *info, ParamListInfo params)
+{
+	hcKeyRange	ranges[HC_MAX_RANGES];
+	int			n = hc_key_ranges_compute(info, params, ranges);
+	StringInfoData buf;
+	int			k;
+
+	if (n == 0)
+		return NULL;
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "It reads ");
+	for (k = 0; k < n; k++)
+	{
+		Oid			relid = info->deps[ranges[k].dep];
+		char	   *relname = get_rel_name(relid);
+		char	   *attname = get_attname(relid, ranges[k].attno, true);
+
+		if (k > 0)
+			appendStringInfoString(&buf, k == n - 1 ? " and " : ", ");
+		if (ranges[k].lo > ranges[k].hi)
+		{
+			appendStringInfo(&buf, "no row of \"%s\"",
+							 relname ? relname : "?");
+			continue;
+		}
+		appendStringInfo(&buf, "\"%s\" only where \"%s\" ",
+						 relname ? relname : "?", attname ? attname : "?");
+		append_bound(&buf, &ranges[k]);
+	}
+	appendStringInfoString(&buf, ": writes of other rows keep its result.");
+	return buf.data;
+}
+
 static void
 examine(QueryDesc *qd, int eflags, hcVerdict *v)
 {
@@ -71,6 +126,8 @@ examine(QueryDesc *qd, int eflags, hcVerdict *v)
 	memset(v, 0, sizeof(*v));
 	v->seen = true;
 	v->reason = hc_decide(qd, eflags & ~EXEC_FLAG_EXPLAIN_ONLY, &info, &key, &ttl_s);
+	if (v->reason == HC_BYPASS_NONE)
+		v->ranges = describe_ranges(info, qd->params);
 	if (v->reason == HC_BYPASS_NONE && hc_l1_readable())
 	{
 		const hcEntryHeader *hdr;
@@ -125,13 +182,19 @@ hc_explain_statement(QueryDesc *qd, int eflags)
 	else if (v.hit)
 		ereport(NOTICE,
 				(errmsg("hybridcache would serve this statement from the cache"),
-				 errdetail_plural("The cached result has " UINT64_FORMAT " row, was stored %.1f s ago and took %.3f ms to compute.",
-								  "The cached result has " UINT64_FORMAT " rows, was stored %.1f s ago and took %.3f ms to compute.",
-								  v.rows, v.rows, v.age_s, v.exec_ms)));
+				 errdetail_plural("The cached result has " UINT64_FORMAT " row, was stored %.1f s ago and took %.3f ms to compute.%s%s",
+								  "The cached result has " UINT64_FORMAT " rows, was stored %.1f s ago and took %.3f ms to compute.%s%s",
+								  v.rows, v.rows, v.age_s, v.exec_ms,
+								  v.ranges ? "  " : "", v.ranges ? v.ranges : "")));
+	else if (v.filling)
+		ereport(NOTICE,
+				(errmsg("hybridcache would run this statement and store its result"),
+				 errdetail("Another session is computing the same result; this one would wait for it.%s%s",
+						   v.ranges ? "  " : "", v.ranges ? v.ranges : "")));
 	else
 		ereport(NOTICE,
 				(errmsg("hybridcache would run this statement and store its result"),
-				 v.filling ? errdetail("Another session is computing the same result; this one would wait for it.") : 0));
+				 v.ranges ? errdetail("%s", v.ranges) : 0));
 }
 
 /*

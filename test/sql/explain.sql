@@ -18,6 +18,13 @@ SELECT v FROM ex WHERE id = 1;
 EXPLAIN (COSTS OFF) SELECT v FROM ex WHERE id = 1;
 \set VERBOSITY default
 EXPLAIN (COSTS OFF) SELECT v, now() FROM ex;
+-- the detail names the key ranges a result reads (key_ranges.sql)
+EXPLAIN (COSTS OFF) SELECT count(*) FROM ex WHERE id BETWEEN 2 AND 9;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM ex WHERE id > 1;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM ex WHERE id IN (1, 2) AND id < 0;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM ex a JOIN ex b ON b.id = a.id + 1
+  WHERE a.id <= 1 AND b.id <= 2;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM ex;
 -- looking changes no statistics and stores nothing
 SELECT * FROM counters;
 -- EXPLAIN ANALYZE executes for real and never uses the cache
