@@ -50,7 +50,6 @@ bool		hc_standby_l1 = true;
 bool		hc_reuse_plans = true;
 bool		hc_wire_rows = true;
 bool		hc_key_ranges = true;
-int			hc_range_log_size = 1024;
 char	   *hc_warm_databases = NULL;
 bool		hc_warm_after_invalidate_all = false;
 char	   *hc_redis_url = NULL;
@@ -280,16 +279,6 @@ hc_define_gucs(void)
 							 PGC_SUSET,
 							 0,
 							 NULL, NULL, NULL);
-
-	DefineCustomIntVariable("hybridcache.range_log_size",
-							"Sets the number of key-range writes each range log keeps.",
-							"Key-range writes go to one of 32 logs, shared by the tables that hash to it.  A cached result read by key range that no hit has checked during this many range writes of its log is treated as invalidated.",
-							&hc_range_log_size,
-							1024,
-							64, 65536,
-							PGC_POSTMASTER,
-							0,
-							NULL, NULL, NULL);
 
 	DefineCustomStringVariable("hybridcache.redis_password_file",
 							   "Sets a file holding the Redis password.",

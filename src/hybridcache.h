@@ -57,7 +57,6 @@ extern bool hc_standby_l1;
 extern bool hc_reuse_plans;
 extern bool hc_wire_rows;
 extern bool hc_key_ranges;
-extern int	hc_range_log_size;
 
 /* Redis (L2) settings; hc_redis_target is NULL when L2 is off */
 typedef struct hcRedisTarget

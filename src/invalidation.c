@@ -37,7 +37,7 @@
  * slot's generation (so readers of the whole table see it as before), but
  * not the slot's whole-table generation; then it appends a record (table,
  * column, range, XID) to a range log, one of HC_NUM_RANGE_LOGS shared by
- * hashing, each hybridcache.range_log_size records long.  A reader that reads a table only by a key range remembers the
+ * hashing.  A reader that reads a table only by a key range remembers the
  * whole-table generation and the log's head instead of the generation:
  *
  *	- its store needs the whole-table generation unchanged, the ring's
@@ -94,6 +94,7 @@
 #define HC_MAX_WRITTEN		64
 #define HC_MAX_PENDING		64
 #define HC_NUM_RANGE_LOGS	32
+#define HC_RANGE_LOG_SIZE	1024
 #define HC_MAX_RANGE_WRITES	32
 
 typedef struct hcGenSlot
@@ -124,13 +125,14 @@ typedef struct hcRangeLog
 	slock_t		mutex;			/* serialises appends */
 	pg_atomic_uint64 head;		/* seq of the newest record, 0: none yet */
 	pg_atomic_uint64 floor;		/* max XID of an overwritten record */
-	hcRangeRecord recs[FLEXIBLE_ARRAY_MEMBER];	/* hc_range_log_size */
+	hcRangeRecord recs[HC_RANGE_LOG_SIZE];
 } hcRangeLog;
 
 typedef struct hcInvalShared
 {
 	hcGenSlot	global;			/* generation = epoch */
 	hcGenSlot	slots[HC_NUM_GEN_SLOTS];
+	hcRangeLog	logs[HC_NUM_RANGE_LOGS];
 } hcInvalShared;
 
 static hcInvalShared *inval = NULL;
@@ -161,55 +163,29 @@ PG_FUNCTION_INFO_V1(hybridcache_invalidate_all);
 
 static void slot_init(hcGenSlot *slot);
 
-/* the range logs, HC_NUM_RANGE_LOGS of range_log_bytes() each */
-static char *range_logs = NULL;
-
-/* records per range log: hybridcache.range_log_size, fixed at start */
-#define HC_RANGE_LOG_SIZE	((uint64) hc_range_log_size)
-
-static Size
-range_log_bytes(void)
-{
-	return MAXALIGN(add_size(offsetof(hcRangeLog, recs),
-							 mul_size(hc_range_log_size, sizeof(hcRangeRecord))));
-}
-
 Size
 hc_invalidation_shmem_size(void)
 {
-	return add_size(MAXALIGN(sizeof(hcInvalShared)),
-					mul_size(HC_NUM_RANGE_LOGS, range_log_bytes()));
-}
-
-static hcRangeLog *
-range_log(int i)
-{
-	return (hcRangeLog *) (range_logs + i * range_log_bytes());
+	return MAXALIGN(sizeof(hcInvalShared));
 }
 
 void
 hc_invalidation_shmem_init(void)
 {
 	bool		found;
-	bool		found_logs;
-	int			i;
 
 	inval = ShmemInitStruct("hybridcache generations", sizeof(hcInvalShared),
 							&found);
-	range_logs = ShmemInitStruct("hybridcache range logs",
-								 mul_size(HC_NUM_RANGE_LOGS, range_log_bytes()),
-								 &found_logs);
 	if (!found)
 	{
+		int			i;
+
 		slot_init(&inval->global);
 		for (i = 0; i < HC_NUM_GEN_SLOTS; i++)
 			slot_init(&inval->slots[i]);
-	}
-	if (!found_logs)
-	{
 		for (i = 0; i < HC_NUM_RANGE_LOGS; i++)
 		{
-			hcRangeLog *log = range_log(i);
+			hcRangeLog *log = &inval->logs[i];
 			int			j;
 
 			SpinLockInit(&log->mutex);
@@ -253,7 +229,7 @@ log_for(Oid dbid, Oid relid)
 {
 	uint32		h = hash_bytes_uint32((uint32) relid ^ ((uint32) dbid * 0x85EBCA6BU));
 
-	return range_log(h % HC_NUM_RANGE_LOGS);
+	return &inval->logs[h % HC_NUM_RANGE_LOGS];
 }
 
 /* Position in the written set, or -1. */

@@ -169,23 +169,6 @@ SELECT hybridcache_reset_stats();
 SELECT bal FROM acc WHERE id = 1;
 SELECT * FROM counters;			-- 0 hits, 1 miss
 
--- a result no hit checked during more range writes than its log keeps
--- (hybridcache.range_log_size, 64 in the tests) counts as invalidated
-SHOW hybridcache.range_log_size;
-SELECT bal FROM acc WHERE id = 2;
-SELECT hybridcache_reset_stats();
-UPDATE acc SET bal = bal WHERE id = 3;
-SELECT bal FROM acc WHERE id = 2;
-DO $$ BEGIN
-  FOR i IN 101..170 LOOP
-    EXECUTE format('UPDATE acc SET bal = bal WHERE id = %s', i);
-    COMMIT;		-- each its own transaction: 70 range writes
-  END LOOP;
-END $$;
-SELECT bal FROM acc WHERE id = 2;
-SELECT bal FROM acc WHERE id = 2;
-SELECT * FROM counters;			-- 2 hits, 1 miss
-
 -- off: every write invalidates every reader of the table
 SET hybridcache.key_ranges = off;
 SELECT bal FROM acc WHERE id = 5;
