@@ -144,7 +144,8 @@ static void hc_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 							  DestReceiver *dest, QueryCompletion *qc);
 
 static hcQueryState *new_state(QueryDesc *qd, const hcPlanInfo *info,
-								const hcKey *key, int ttl_s);
+								const hcKey *key, int ttl_s,
+								const hcKeyRange *ranges, int nranges);
 static void start_replay(hcQueryState *st, const hcEntryHeader *hdr,
 						 int desc_id);
 static hcBypassReason decide_for(QueryDesc *qd, PlannedStmt *pstmt,
@@ -403,7 +404,7 @@ consider_statement(QueryDesc *qd, int eflags, bool recorded)
 		hc_stub_learn(qd->plannedstmt, (hcPlanInfo *) info,
 					  hc_kept_plan_context(qd->plannedstmt) != NULL);
 
-	(void) new_state(qd, info, &key, ttl_s);
+	(void) new_state(qd, info, &key, ttl_s, NULL, 0);
 }
 
 /* Make st a hit replaying hdr (pinned as desc_id, or -1: local memory). */
@@ -418,9 +419,14 @@ start_replay(hcQueryState *st, const hcEntryHeader *hdr, int desc_id)
 	st->phase = HCQ_HIT;
 }
 
-/* The cache state of a statement, in its query context, linked. */
+/*
+ * The cache state of a statement, in its query context, linked.  ranges:
+ * the statement's key ranges if the caller has them already (nranges of
+ * them), else NULL.
+ */
 static hcQueryState *
-new_state(QueryDesc *qd, const hcPlanInfo *info, const hcKey *key, int ttl_s)
+new_state(QueryDesc *qd, const hcPlanInfo *info, const hcKey *key, int ttl_s,
+		  const hcKeyRange *ranges, int nranges)
 {
 	hcQueryState *st;
 
@@ -429,7 +435,13 @@ new_state(QueryDesc *qd, const hcPlanInfo *info, const hcKey *key, int ttl_s)
 	st->info = info;
 	st->key = *key;
 	st->ttl_s = ttl_s;
-	st->nranges = hc_key_ranges_compute(info, qd->params, st->ranges);
+	if (ranges != NULL)
+	{
+		memcpy(st->ranges, ranges, nranges * sizeof(hcKeyRange));
+		st->nranges = nranges;
+	}
+	else
+		st->nranges = hc_key_ranges_compute(info, qd->params, st->ranges);
 	st->phase = HCQ_START;
 	st->desc_id = -1;
 	st->placeholder_id = -1;
@@ -539,7 +551,7 @@ try_stub_hit(QueryDesc *qd, int eflags)
 				InvokeFunctionExecuteHook(stub->funcs[i]);
 			qd->plannedstmt = hc_stub_statement(stub, real);
 			start_chained(qd, eflags);
-			st = new_state(qd, info, &key, ttl_s);
+			st = new_state(qd, info, &key, ttl_s, ranges, nranges);
 		}
 	}
 	PG_CATCH();

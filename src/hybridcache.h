@@ -240,7 +240,6 @@ extern void hc_register_plan_writes(QueryDesc *queryDesc);
 extern void hc_register_utility_writes(Node *parsetree);
 extern bool hc_wrote_any(const Oid *relids, int n);
 extern uint64 hc_current_epoch(void);
-extern uint64 hc_relation_generation(Oid relid);
 extern void hc_apply_remote_write(Oid dbid, Oid relid, FullTransactionId fxid);
 extern void hc_apply_remote_flush(FullTransactionId floor);
 extern void hc_read_generations(const Oid *deps, int ndeps,

@@ -613,10 +613,15 @@ hc_current_epoch(void)
 	return pg_atomic_read_u64(&inval->global.gen);
 }
 
-uint64
-hc_relation_generation(Oid relid)
+/*
+ * The generation a reader of a slot's relation compares: the whole-table
+ * one if it reads the relation by key range (range writes go to the log),
+ * else the one every write bumps.
+ */
+static pg_atomic_uint64 *
+compared_generation(hcGenSlot *slot, bool by_range)
 {
-	return pg_atomic_read_u64(&slot_for(relid)->gen);
+	return by_range ? &slot->wgen : &slot->gen;
 }
 
 /* Index into ranges of dependency dep's range, or -1: the whole table. */
@@ -648,14 +653,18 @@ hc_read_generations(const Oid *deps, int ndeps, const hcKeyRange *ranges,
 		hcGenSlot  *slot = slot_for(deps[i]);
 
 		k = range_of_dep(ranges, nranges, i);
-		if (k < 0)
-			gens[i] = pg_atomic_read_u64(&slot->gen);
-		else
-			gens[i] = pg_atomic_read_u64(&slot->wgen);
+		gens[i] = pg_atomic_read_u64(compared_generation(slot, k >= 0));
 	}
 	for (k = 0; k < nranges; k++)
 		rseqs[k] = pg_atomic_read_u64(&log_for(MyDatabaseId,
 											   deps[ranges[k].dep])->head);
+}
+
+/* Are all records after position seq still in a log whose head is head? */
+static bool
+log_kept_since(uint64 head, uint64 seq)
+{
+	return head >= seq && head - seq <= HC_RANGE_LOG_SIZE - 1;
 }
 
 /*
@@ -674,7 +683,7 @@ range_unchanged(Oid relid, const hcKeyRange *range, pg_atomic_uint64 *mark)
 	if (head == from)
 		return true;
 	pg_read_barrier();			/* the records up to head are complete */
-	if (head < from || head - from > HC_RANGE_LOG_SIZE - 1)
+	if (!log_kept_since(head, from))
 		return false;			/* the mark fell out of the log */
 	for (seq = from + 1; seq <= head; seq++)
 	{
@@ -706,13 +715,9 @@ hc_generations_current(const Oid *deps, int ndeps, const uint64 *gens,
 		hcGenSlot  *slot = slot_for(deps[i]);
 
 		k = range_of_dep(ranges, nranges, i);
-		if (k < 0)
-		{
-			if (gens[i] != pg_atomic_read_u64(&slot->gen))
-				return false;
-		}
-		else if (gens[i] != pg_atomic_read_u64(&slot->wgen) ||
-				 !range_unchanged(deps[i], &ranges[k], marks[k]))
+		if (gens[i] != pg_atomic_read_u64(compared_generation(slot, k >= 0)))
+			return false;
+		if (k >= 0 && !range_unchanged(deps[i], &ranges[k], marks[k]))
 			return false;
 	}
 	return true;
@@ -768,7 +773,7 @@ slot_allows_store(hcGenSlot *slot, uint64 expected_gen, bool by_range,
 	int			i;
 
 	SpinLockAcquire(&slot->mutex);
-	gen = pg_atomic_read_u64(by_range ? &slot->wgen : &slot->gen);
+	gen = pg_atomic_read_u64(compared_generation(slot, by_range));
 	floor = slot->floor;
 	nring = slot->nring;
 	memcpy(ring, slot->ring, nring * sizeof(FullTransactionId));
@@ -811,7 +816,7 @@ log_allows_store(Oid relid, const hcKeyRange *range, uint64 start,
 	uint64		floor;
 	int			i;
 
-	if (head < start || head - start > HC_RANGE_LOG_SIZE - 1)
+	if (!log_kept_since(head, start))
 		return false;
 	pg_read_barrier();			/* the records up to head are complete */
 	first = start + 1;

@@ -112,7 +112,6 @@ typedef struct hcRangeCollector
 	bool		overflow;
 	int			nscans;
 	int			scan_rel[HC_RANGE_MAX_SCANS];	/* index into relids, or 0 */
-	bool		rel_bad[HC_MAX_DEPS];	/* read in a way not understood */
 	int			nfound;
 	hcFoundTerm found[HC_RANGE_MAX_FOUND];
 	int			ngroups;
@@ -556,8 +555,8 @@ collect_scan(hcRangeCollector *rc, Plan *plan, int rel)
 			collect_quals(rc, scan, plan->qual, scanrelid, NIL);
 			break;
 		default:
-			/* read some other way (custom scan, ...): no range */
-			rc->rel_bad[rel - 1] = true;
+			/* collect_plan() passes only the scans above */
+			rc->overflow = true;
 			break;
 	}
 }
@@ -592,13 +591,6 @@ collect_plan(hcRangeCollector *rc, Plan *plan)
 			/* may read several relations (scanrelid 0, a pushed-down join) */
 			rc->overflow = true;
 			return;
-		default:
-			break;
-	}
-
-	/* a BitmapIndexScan's rows are its BitmapHeapScan's, which is the scan */
-	switch (nodeTag(plan))
-	{
 		case T_SeqScan:
 		case T_SampleScan:
 		case T_IndexScan:
@@ -611,6 +603,7 @@ collect_plan(hcRangeCollector *rc, Plan *plan)
 				collect_scan(rc, plan, rel);
 			break;
 		default:
+			/* a BitmapIndexScan's rows are its BitmapHeapScan's, the scan */
 			break;
 	}
 	collect_plan(rc, plan->lefttree);
@@ -630,8 +623,6 @@ common_column(const hcRangeCollector *rc, int rel, int *nscans)
 	int			s;
 
 	*nscans = 0;
-	if (rc->rel_bad[rel - 1])
-		return InvalidAttrNumber;
 	for (s = 0; s < rc->nscans; s++)
 		if (rc->scan_rel[s] == rel)
 			(*nscans)++;
