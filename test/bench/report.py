@@ -115,6 +115,13 @@ def main():
       f"configurations alternating (rotated order each repetition); the cache "
       f"configurations had a {meta.get('warmup')} s warm-up first. pgbench scale "
       f"{meta.get('scale')}, client and server on the same machine.")
+    if meta.get("pin_cpu"):
+        w(f"- 1-client cells: every server process and pgbench pinned to CPU "
+          f"{meta.get('pin_cpu')} (a round trip is a switch on one core, not a "
+          f"wake-up of the other); 4-client cells use all CPUs.")
+    elif "pin_cpu" in meta:
+        w("- 1-client cells unpinned (BENCH_PIN_CPU empty): their round trips "
+          "wake the other CPU.")
     w(f"- Both clusters: same data (one copied from the other), shared_buffers "
       f"{meta.get('shared_buffers')}, prewarmed, synchronous_commit off, autovacuum off, "
       f"jit off, no parallel query.")
@@ -319,6 +326,25 @@ def targets(w, cells, get):
     for what, value, goal, ok in checks:
         w(f"| {what} | {value:.3g} | {goal} | {'yes' if ok else '**no**'} |")
     w("")
+    rows = []
+    for stmt in ("pk", "join", "agg"):
+        for proto in ("simple", "prepared"):
+            hc = ratio(get(cell(stmt, proto, 4), "hc_on", "tps"),
+                       get(cell(stmt, proto, 1), "hc_on", "tps"))
+            pg = ratio(get(cell(stmt, proto, 4), "plain", "tps"),
+                       get(cell(stmt, proto, 1), "plain", "tps"))
+            if hc is not None and pg is not None:
+                rows.append(f"| {stmt} | {proto} | {hc:.2f} | {pg:.2f} |")
+    if rows:
+        w("The scaling checks beside the machine's own scaling: plain "
+          "PostgreSQL's tps with 4 clients ÷ 1 client for the same statement "
+          "(for the aggregate, of a query that is CPU-bound in the server).")
+        w("")
+        w("| statement | proto | L1 hit 4 ÷ 1 client | plain PG 4 ÷ 1 client |")
+        w("|---|---|---:|---:|")
+        for r in rows:
+            w(r)
+        w("")
 
 
 def chart(out, cells, get):

@@ -29,6 +29,10 @@
 #                     L2 primary +2 and its standby +3             [62432]
 #   BENCH_REDIS_PORT  Redis for the L2 configurations             [62379]
 #   BENCH_PGPOOL_PORT pgpool with cache; pgpool without cache uses -1 [62999]
+#   BENCH_PIN_CPU     the CPU that 1-client cells run on: every server
+#                     process and pgbench are pinned to it, so that a
+#                     round trip is a switch on one core rather than a
+#                     wake-up on the other ("" runs them unpinned)  [0]
 #   BENCH_OUT         output directory      [test/bench/results/<timestamp>]
 #   BENCH_KEEP_TMP=1  keep the temporary directory (clusters, logs)
 #
@@ -69,6 +73,7 @@ HCS_PORT=$((PG_PORT + 3))     # ... and its standby, where L2 hits are measured
 REDIS_PORT=${BENCH_REDIS_PORT:-62379}
 POOL_PORT=${BENCH_PGPOOL_PORT:-62999}
 POOL_OFF_PORT=$((POOL_PORT - 1))
+PIN_CPU=${BENCH_PIN_CPU-0}
 OUT=${BENCH_OUT:-$HERE/results/$(date +%Y%m%d-%H%M%S)}
 KEEP_TMP=${BENCH_KEEP_TMP:-0}
 
@@ -289,6 +294,7 @@ done
 PLAIN_PID=$(head -1 "$WORK/plain/postmaster.pid")
 HC_PID=$(head -1 "$WORK/hc/postmaster.pid")
 HCS_PID=$(head -1 "$WORK/hcs/postmaster.pid")
+HCR_PID=$(head -1 "$WORK/hcr/postmaster.pid")
 
 # -------------------------------------------------------------------- pgpool
 
@@ -426,7 +432,7 @@ run_pgbench() # statement protocol clients config seconds
 		tpcb) script=(-b tpcb-like) ;;
 	esac
 	[ "$stmt" = tpcb ] || script+=(-s "$SCALE")
-	PGOPTIONS=$opts "$PG_BIN/pgbench" -n -U postgres "${conn[@]}" -M "$proto" \
+	PGOPTIONS=$opts $(client_cpus "$clients") "$PG_BIN/pgbench" -n -U postgres "${conn[@]}" -M "$proto" \
 		-c "$clients" -j "$clients" -T "$secs" "${script[@]}" "$DB" 2>&1
 }
 
@@ -508,7 +514,7 @@ run_redis_get() # clients seconds
 		"$REDIS_CLI" -p "$REDIS_PORT" -x SET 'key:__rand_int__' >/dev/null || return 1
 	# about secs seconds at ~25k GETs per second and client
 	n=$((secs * 25000 * clients))
-	out=$("$REDIS_BENCH" -h 127.0.0.1 -p "$REDIS_PORT" -c "$clients" -n "$n" \
+	out=$($(client_cpus "$clients") "$REDIS_BENCH" -h 127.0.0.1 -p "$REDIS_PORT" -c "$clients" -n "$n" \
 		-t get -q 2>&1 | tr '\r' '\n') || return 1
 	rps=$(sed -n 's/^GET: \([0-9.]*\) requests per second.*/\1/p' <<<"$out" | tail -1)
 	[ -n "$rps" ] || { printf '%s\n' "$out"; return 1; }
@@ -518,6 +524,51 @@ run_redis_get() # clients seconds
 	awk -v r="$rps" -v c="$clients" 'BEGIN {
 		printf "latency average = %.3f ms\n", 1000 * c / r
 		printf "tps = %f (without initial connection time)\n", r }'
+}
+
+# ---------------------------------------------------------------- CPU pinning
+
+# 1-client cells run with every server process (postmasters and all their
+# children, pgpool and Redis) and the client on one CPU.  With one client
+# nothing else is runnable while a statement travels between client and
+# server, and on this VM a wake-up on the other, idle, CPU costs more than
+# the statements measured here (a primary-key lookup: ~10,000 tps unpinned,
+# ~40,000 pinned): unpinned, 1-client cells measure the hypervisor's idle
+# wake-ups more than the servers.  New backends inherit the postmaster's
+# CPU set.  4-client cells use every CPU.
+descendants() # pid -> the pid and all its descendants, one per line
+{
+	local todo=("$1") p c
+	while [ ${#todo[@]} -gt 0 ]; do
+		p=${todo[-1]}
+		unset 'todo[-1]'
+		echo "$p"
+		for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do
+			todo+=("$c")
+		done
+	done
+}
+
+PINNED=""   # the CPU list the servers are pinned to now, "" = all CPUs
+pin_servers() # cpu list ("" = all CPUs)
+{
+	local cpus=${1:-0-$((NCPU - 1))} root pid
+	[ "$1" != "$PINNED" ] || return 0
+	for root in "$PLAIN_PID" "$HC_PID" "$HCR_PID" "$HCS_PID" "$REDIS_PID" \
+		"$POOL_PID" "$POOL_OFF_PID"; do
+		for pid in $(descendants "$root"); do
+			taskset -a -p -c "$cpus" "$pid" >/dev/null 2>&1 || true
+		done
+	done
+	PINNED=$1
+}
+
+# the command prefix that runs a client of a cell with that many clients
+client_cpus() # clients
+{
+	if [ "$1" = 1 ] && [ -n "$PIN_CPU" ]; then
+		echo "taskset -c $PIN_CPU"
+	fi
 }
 
 CSV=$OUT/raw.csv
@@ -616,6 +667,7 @@ ncpu=$NCPU
 cpu_model=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
 postgresql=$("$PG_BIN/postgres" --version)
 pgpool=$("$PGPOOL" --version 2>&1)
+pin_cpu=$PIN_CPU
 redis=$("$REDIS_SERVER" --version | cut -d' ' -f1-3)
 hybridcache=$HC_VERSION
 quick=$QUICK
@@ -637,6 +689,7 @@ for stmt in $STATEMENTS; do
 	n=${#cfgs[@]}
 	for proto in $(protocols_for "$stmt"); do
 		for clients in $CLIENTS; do
+			if [ "$clients" = 1 ]; then pin_servers "$PIN_CPU"; else pin_servers ""; fi
 			for ((rep = 1; rep <= REPS; rep++)); do
 				# rotate the order each repetition
 				for ((i = 0; i < n; i++)); do
