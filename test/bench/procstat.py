@@ -2,6 +2,7 @@
 """procstat.py - CPU time of process trees, for test/bench/run.sh.
 
 Usage: procstat.py SERVER_PID [POOL_PID]
+       procstat.py --tree PID...   (the pids of those trees, one per line)
 
 Prints four numbers in microseconds, space separated:
   - the CPU time used so far by SERVER_PID (a postmaster) and all its
@@ -83,6 +84,10 @@ def machine():
 
 
 def main():
+    if sys.argv[1:2] == ["--tree"]:
+        for r in sys.argv[2:]:
+            print("\n".join(str(p) for p in tree(int(r))))
+        return
     roots = [int(a) for a in sys.argv[1:]]
     if not 1 <= len(roots) <= 2:
         sys.exit("usage: procstat.py SERVER_PID [POOL_PID]")

@@ -536,39 +536,29 @@ run_redis_get() # clients seconds
 # ~40,000 pinned): unpinned, 1-client cells measure the hypervisor's idle
 # wake-ups more than the servers.  New backends inherit the postmaster's
 # CPU set.  4-client cells use every CPU.
-descendants() # pid -> the pid and all its descendants, one per line
+# The CPUs a cell with that many clients runs on: PIN_CPU for 1 client,
+# "" (all CPUs) otherwise.
+cell_cpus() # clients
 {
-	local todo=("$1") p c
-	while [ ${#todo[@]} -gt 0 ]; do
-		p=${todo[-1]}
-		unset 'todo[-1]'
-		echo "$p"
-		for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do
-			todo+=("$c")
-		done
-	done
+	if [ "$1" = 1 ]; then echo "$PIN_CPU"; fi
 }
 
-PINNED=""   # the CPU list the servers are pinned to now, "" = all CPUs
-pin_servers() # cpu list ("" = all CPUs)
+# Sets the CPUs of every server process, "" = all CPUs.
+pin_servers() # cpu list
 {
-	local cpus=${1:-0-$((NCPU - 1))} root pid
-	[ "$1" != "$PINNED" ] || return 0
-	for root in "$PLAIN_PID" "$HC_PID" "$HCR_PID" "$HCS_PID" "$REDIS_PID" \
-		"$POOL_PID" "$POOL_OFF_PID"; do
-		for pid in $(descendants "$root"); do
-			taskset -a -p -c "$cpus" "$pid" >/dev/null 2>&1 || true
-		done
+	local cpus=${1:-0-$((NCPU - 1))} pid
+	for pid in $("$PYTHON" "$HERE/procstat.py" --tree "$PLAIN_PID" "$HC_PID" \
+		"$HCR_PID" "$HCS_PID" "$REDIS_PID" "$POOL_PID" "$POOL_OFF_PID"); do
+		taskset -a -p -c "$cpus" "$pid" >/dev/null 2>&1 || true
 	done
-	PINNED=$1
 }
 
 # the command prefix that runs a client of a cell with that many clients
 client_cpus() # clients
 {
-	if [ "$1" = 1 ] && [ -n "$PIN_CPU" ]; then
-		echo "taskset -c $PIN_CPU"
-	fi
+	local cpus
+	cpus=$(cell_cpus "$1")
+	if [ -n "$cpus" ]; then echo "taskset -c $cpus"; fi
 }
 
 CSV=$OUT/raw.csv
@@ -689,7 +679,7 @@ for stmt in $STATEMENTS; do
 	n=${#cfgs[@]}
 	for proto in $(protocols_for "$stmt"); do
 		for clients in $CLIENTS; do
-			if [ "$clients" = 1 ]; then pin_servers "$PIN_CPU"; else pin_servers ""; fi
+			pin_servers "$(cell_cpus "$clients")"
 			for ((rep = 1; rep <= REPS; rep++)); do
 				# rotate the order each repetition
 				for ((i = 0; i < n; i++)); do
