@@ -105,9 +105,10 @@ my $expect_b = "0|1006\n1|1000\n2|1000";
 my $port = $redis->port;
 reset_stats($standby);
 # one session: the lookup after the flush runs on a connection that had
-# loaded the scripts before it
+# loaded the scripts before it.  The program reads COPY's output first: if it
+# exited before PostgreSQL wrote that, the write would fail (broken pipe).
 is($standby->safe_psql('postgres', "$q;\n"
-		. "COPY (SELECT 1) TO PROGRAM 'redis-cli -p $port SCRIPT FLUSH > /dev/null';\n"
+		. "COPY (SELECT 1) TO PROGRAM 'cat > /dev/null; redis-cli -p $port SCRIPT FLUSH > /dev/null';\n"
 		. "$q;"),
 	"$expect_b\n$expect_b", 'scripts flushed mid-session: correct results');
 is(l2stats($standby, 'l2_hits, errors_reply >= 1'), '1|t',

@@ -74,9 +74,17 @@ $redis->start;
 ok(wait_state('up'), 'Redis back: seen as up again');
 ok($node->poll_query_until('postgres', 'SELECT last_heartbeat > now() - interval \'1s\' FROM hybridcache_redis_stats()'),
 	'heartbeat written to the new Redis');
+# A new statement's lookup and store share the 20 ms budget, which a new
+# backend's connection under this load can use up: try new statements until
+# one is stored, as an application would see caching resume.
 my $stores_up = l2('l2_stores');
-$node->safe_psql('postgres', 'SELECT grp, count(*) FROM items WHERE grp = 400 GROUP BY grp');
-cmp_ok(l2('l2_stores'), '>', $stores_up, 'caching in Redis resumed');
+my $resumed = 0;
+for my $g (400 .. 449)
+{
+	$node->safe_psql('postgres', "SELECT grp, count(*) FROM items WHERE grp = $g GROUP BY grp");
+	$resumed = 1, last if l2('l2_stores') > $stores_up;
+}
+ok($resumed, 'caching in Redis resumed');
 ok($pgbench->finish, 'pgbench exited successfully') or diag("pgbench: $out\n$err");
 like($out, qr/number of failed transactions: 0 /, 'no failed transaction');
 my ($processed) = $out =~ /number of transactions actually processed: (\d+)/;
