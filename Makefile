@@ -15,6 +15,7 @@ OBJS = \
 	src/eligibility.o \
 	src/key_ranges.o \
 	src/fingerprint.o \
+	src/key_hash.o \
 	src/plan_hash.o \
 	src/plan_reuse.o \
 	src/plan_stub.o \

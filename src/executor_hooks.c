@@ -485,9 +485,10 @@ start_chained(QueryDesc *queryDesc, int eflags)
  *	  ExecutorCheckPerms_hook);
  *	- EXECUTE, for the current user, on each function the plan's own
  *	  ExecutorStart checked when the stub was made.
- * Then a stub statement with the plan's result type, queryId and position
- * goes through the ExecutorStart chain, so that other extensions (e.g.
- * pg_stat_statements) see the statement start, and ExecutorRun replays.
+ * Then a stub statement with the plan's queryId and position goes through
+ * the ExecutorStart chain, so that other extensions (e.g.
+ * pg_stat_statements) see the statement start; it gets the plan's result
+ * type, and ExecutorRun replays.
  *
  * Only a portal the client's own message starts qualifies (a simple query,
  * or Bind; see hc_client_statement()): its snapshot was just taken, and
@@ -510,6 +511,7 @@ try_stub_hit(QueryDesc *qd, int eflags)
 	int			lookup_id;
 	volatile int desc_id;
 	int			filling_id;
+	MemoryContext oldcxt;
 	int			i;
 
 	if (eflags != 0 || qd->instrument_options != 0 || !hc_client_statement() ||
@@ -551,6 +553,9 @@ try_stub_hit(QueryDesc *qd, int eflags)
 				InvokeFunctionExecuteHook(stub->funcs[i]);
 			qd->plannedstmt = hc_stub_statement(stub, real);
 			start_chained(qd, eflags);
+			oldcxt = MemoryContextSwitchTo(qd->estate->es_query_cxt);
+			hc_stub_result_type(stub, qd);
+			MemoryContextSwitchTo(oldcxt);
 			st = new_state(qd, info, &key, ttl_s, ranges, nranges);
 		}
 	}

@@ -46,9 +46,6 @@
 #include "utils/portal.h"
 #include "utils/rls.h"
 
-#define HC_SEED_HI	UINT64CONST(0x6879627269646361)
-#define HC_SEED_LO	UINT64CONST(0x9e3779b97f4a7c15)
-
 typedef struct hcMemoEntry
 {
 	PlannedStmt *pstmt;			/* hash key */
@@ -115,14 +112,6 @@ normalise_plan_text(char *s)
 	}
 	*w = '\0';
 	return w - s;
-}
-
-/* Hash key material into a 128-bit key (two independently seeded hashes). */
-void
-hc_hash_bytes(const void *data, Size len, hcKey *key)
-{
-	key->hi = hash_bytes_extended((const unsigned char *) data, len, HC_SEED_HI);
-	key->lo = hash_bytes_extended((const unsigned char *) data, len, HC_SEED_LO);
 }
 
 /* The base key of a plan from its normalised nodeToString() text. */

@@ -177,8 +177,10 @@ extern void hc_eligibility_init(void);
 extern void hc_analyze_plan(PlannedStmt *pstmt, hcPlanInfo *info);
 extern bool hc_tupdesc_cacheable(TupleDesc tupdesc);
 
-/*---- fingerprint.c ----*/
+/*---- key_hash.c ----*/
 extern void hc_hash_bytes(const void *data, Size len, hcKey *key);
+
+/*---- fingerprint.c ----*/
 extern void hc_check_query_hash(Query *query, const hcKey *walker_key);
 extern const hcPlanInfo *hc_plan_info(PlannedStmt *pstmt);
 extern const hcPlanInfo *hc_plan_info_memoised(PlannedStmt *pstmt);
@@ -217,7 +219,7 @@ typedef struct hcPlanStub
 {
 	uint64		generation;		/* valid while it is current */
 	TupleDesc	tupdesc;		/* the plan's result row type */
-	Result	   *result;			/* initialised instead of the plan */
+	Result	   *result;			/* initialised instead of the plan; empty */
 	int			nfuncs;
 	Oid			funcs[FLEXIBLE_ARRAY_MEMBER];	/* EXECUTE checks of its start */
 } hcPlanStub;
@@ -228,6 +230,7 @@ extern void hc_stub_record_end(void);
 extern void hc_stub_learn(PlannedStmt *pstmt, hcPlanInfo *info,
 						  bool reused_plan);
 extern const hcPlanStub *hc_stub_valid(const hcPlanInfo *info);
+extern void hc_stub_result_type(const hcPlanStub *stub, QueryDesc *qd);
 extern PlannedStmt *hc_stub_statement(const hcPlanStub *stub,
 									  PlannedStmt *real);
 

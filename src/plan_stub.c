@@ -9,8 +9,11 @@
  * cache.  For a plan that lives across executions, a prepared
  * statement's CachedPlan or a plan kept by plan_reuse.c, this module
  * keeps what a hit needs instead (executor_hooks.c, try_stub_hit()):
- *	- the result's row type, and a Result node with a targetlist of that
- *	  type (NULL constants), which stands in for the plan in ExecutorStart;
+ *	- the result's row type, and an empty Result node, which stands in for
+ *	  the plan in ExecutorStart (the hit then gives the statement that row
+ *	  type itself: building it from a targetlist, with a catalog lookup per
+ *	  column, and compiling a projection cost more than the rest of a
+ *	  small hit's start);
  *	- the functions whose EXECUTE privilege the plan's ExecutorStart
  *	  checked, recorded through the object access hook (the executor calls
  *	  InvokeFunctionExecuteHook after each such check), so that a hit can
@@ -42,8 +45,6 @@
 #include "catalog/pg_proc.h"
 #include "executor/executor.h"
 #include "hybridcache.h"
-#include "nodes/makefuncs.h"
-#include "nodes/nodeFuncs.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
@@ -120,9 +121,6 @@ hc_stub_learn(PlannedStmt *pstmt, hcPlanInfo *info, bool reused_plan)
 {
 	MemoryContext oldcxt;
 	hcPlanStub *stub;
-	Result	   *result;
-	List	   *tlist = NIL;
-	ListCell   *lc;
 
 	if (!info->memoised || info->verdict != HC_BYPASS_NONE || rec.overflow)
 		return;
@@ -132,26 +130,10 @@ hc_stub_learn(PlannedStmt *pstmt, hcPlanInfo *info, bool reused_plan)
 		return;
 
 	oldcxt = MemoryContextSwitchTo(GetMemoryChunkContext(info));
-	result = makeNode(Result);
-	foreach(lc, pstmt->planTree->targetlist)
-	{
-		TargetEntry *tle = lfirst_node(TargetEntry, lc);
-		Node	   *expr = (Node *) tle->expr;
-		TargetEntry *copy;
-
-		copy = makeTargetEntry((Expr *) makeNullConst(exprType(expr),
-													  exprTypmod(expr),
-													  exprCollation(expr)),
-							   tle->resno, tle->resname, tle->resjunk);
-		copy->resorigtbl = tle->resorigtbl;
-		copy->resorigcol = tle->resorigcol;
-		tlist = lappend(tlist, copy);
-	}
-	result->plan.targetlist = tlist;
-
 	stub = palloc(offsetof(hcPlanStub, funcs) + sizeof(Oid) * Max(rec.nfuncs, 1));
 	stub->generation = stub_generation;
-	stub->result = result;
+	stub->result = makeNode(Result);
+	/* what InitPlan makes the statement's type: the junk filter's */
 	stub->tupdesc = ExecCleanTypeFromTL(pstmt->planTree->targetlist);
 	stub->nfuncs = rec.nfuncs;
 	memcpy(stub->funcs, rec.funcs, sizeof(Oid) * rec.nfuncs);
@@ -172,8 +154,9 @@ hc_stub_valid(const hcPlanInfo *info)
 
 /*
  * A statement that stands for real in ExecutorStart when the result is a
- * hit: the same result type, queryId and position, and one Result node to
- * initialise.  Its range table is empty: the caller has checked real's.
+ * hit: the same queryId and position, and one empty Result node to
+ * initialise; the caller then sets the result type (hc_stub_result_type).
+ * Its range table is empty: the caller has checked real's.
  * Allocated in CurrentMemoryContext; shares the stub's nodes, which live
  * as long as the plan.
  */
@@ -190,6 +173,17 @@ hc_stub_statement(const hcPlanStub *stub, PlannedStmt *real)
 	p->stmt_location = real->stmt_location;
 	p->stmt_len = real->stmt_len;
 	return p;
+}
+
+/*
+ * After the stub statement's ExecutorStart: give the statement the plan's
+ * result type, as the portal and the client see it.  A copy in the query's
+ * memory, like the type the executor would have made.
+ */
+void
+hc_stub_result_type(const hcPlanStub *stub, QueryDesc *qd)
+{
+	qd->tupDesc = CreateTupleDescCopy(stub->tupdesc);
 }
 
 void
