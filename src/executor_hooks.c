@@ -583,6 +583,9 @@ hc_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	bool		explain_only = (eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0;
 	volatile bool top_select;
 
+	/* a kept custom plan's stand-in is never started */
+	hc_plan_reuse_resolve(queryDesc);
+
 	top_select = exec_nesting == 0 && utility_nesting == 0 && !explain_only &&
 		queryDesc->operation == CMD_SELECT && hc_enabled;
 	if (top_select)

@@ -328,20 +328,6 @@ hc_plan_info(PlannedStmt *pstmt)
 }
 
 /*
- * copy, which lives in copycxt, is a copy of orig, a plan kept by
- * plan_reuse.c that the current statement was planned with: let it share
- * orig's memo.  The caller holds orig for as long as copycxt lives.
- */
-void
-hc_plan_memo_alias(PlannedStmt *copy, PlannedStmt *orig, MemoryContext copycxt)
-{
-	const hcPlanInfo *info = hc_plan_info(orig);
-
-	if (info->memoised)
-		memo_enter(copy, (hcPlanInfo *) info, copycxt);
-}
-
-/*
  * The memoised analysis of pstmt if there is one, without analysing it.
  * (A memo dies with its plan, so a live plan's pointer finds only its own.)
  */

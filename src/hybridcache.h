@@ -184,8 +184,6 @@ extern void hc_hash_bytes(const void *data, Size len, hcKey *key);
 extern void hc_check_query_hash(Query *query, const hcKey *walker_key);
 extern const hcPlanInfo *hc_plan_info(PlannedStmt *pstmt);
 extern const hcPlanInfo *hc_plan_info_memoised(PlannedStmt *pstmt);
-extern void hc_plan_memo_alias(PlannedStmt *copy, PlannedStmt *orig,
-							   MemoryContext copycxt);
 extern void hc_statement_key(const hcPlanInfo *info, ParamListInfo params,
 							 hcKey *key);
 extern bool hc_params_usable(ParamListInfo params);
@@ -209,6 +207,7 @@ extern bool hc_query_hash(const Query *query, hcKey *key);
 extern void hc_plan_reuse_init(void);
 extern void hc_plan_reuse_learn(QueryDesc *qd);
 extern void hc_plan_reuse_starting(QueryDesc *qd);
+extern void hc_plan_reuse_resolve(QueryDesc *qd);
 extern void hc_plan_reuse_reset(void);
 extern MemoryContext hc_kept_plan_context(PlannedStmt *pstmt);
 

@@ -56,6 +56,18 @@
  * reference until the memory context it was returned in is reset, which
  * is after its portal is dropped.
  *
+ * The plan cache copies every custom plan the planner returns, and a
+ * join's plan tree is large: copying it was about a sixth of a prepared
+ * join hit.  So a kept custom plan is returned as a stand-in: a
+ * PlannedStmt with the kept plan's flags, range table, costs and result
+ * targetlist (what the plan cache, the portal and the client's
+ * RowDescription read) over a CustomScan node that only marks it.  The
+ * executor never sees the stand-in: the first thing hybridcache's
+ * ExecutorStart does, at any nesting level, is to put the kept plan in its
+ * place (hc_plan_reuse_resolve), holding the kept plan for as long as the
+ * portal's CachedPlan lives; a stand-in it cannot resolve is an error,
+ * and one that got executed anyway would be one too.
+ *
  * Copyright (c) 2026, hybridcache developers
  *
  * IDENTIFICATION
@@ -68,9 +80,11 @@
 #include "access/parallel.h"
 #include "catalog/objectaccess.h"
 #include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
 #include "executor/executor.h"
 #include "hybridcache.h"
 #include "miscadmin.h"
+#include "nodes/extensible.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/planner.h"
@@ -151,6 +165,14 @@ typedef struct hcPendingForget
 } hcPendingForget;
 
 static uint64 forget_seq = 0;
+
+static Node *stand_in_create_state(CustomScan *cscan);
+
+/* marks the stand-in of a kept custom plan (never executed) */
+static const CustomScanMethods stand_in_methods = {
+	"hybridcache kept plan",
+	stand_in_create_state
+};
 
 /* the kept plan the current top-level statement runs, or NULL */
 static hcKeptPlan *current = NULL;
@@ -347,6 +369,82 @@ worth_keeping(Query *parse)
 	return !hc_wrote_any(relids, n);
 }
 
+static Node *
+stand_in_create_state(CustomScan *cscan)
+{
+	elog(ERROR, "hybridcache: the stand-in of a kept plan reached the executor");
+	return NULL;				/* keep compiler quiet */
+}
+
+/*
+ * The stand-in of kept for the plan cache (see the header comment), for
+ * the custom plan whose forget callback is id.  Only the fields the plan
+ * cache, the portal and the client protocol read before ExecutorStart
+ * are filled; the range table also gives the plan cache's estimate of the
+ * planning cost, which it averages over custom plans.
+ */
+static PlannedStmt *
+make_stand_in(hcKeptPlan *kept, uint64 id)
+{
+	PlannedStmt *real = kept->plan;
+	PlannedStmt *p = makeNode(PlannedStmt);
+	CustomScan *cs = makeNode(CustomScan);
+
+	cs->scan.plan.startup_cost = real->planTree->startup_cost;
+	cs->scan.plan.total_cost = real->planTree->total_cost;
+	cs->scan.plan.plan_rows = real->planTree->plan_rows;
+	cs->scan.plan.plan_width = real->planTree->plan_width;
+	cs->scan.plan.targetlist = real->planTree->targetlist;
+	cs->methods = &stand_in_methods;
+	cs->custom_private = list_make1(makeConst(INT8OID, -1, InvalidOid,
+											  sizeof(int64),
+											  Int64GetDatum((int64) id),
+											  false, FLOAT8PASSBYVAL));
+
+	p->commandType = real->commandType;
+	p->queryId = real->queryId;
+	p->hasReturning = real->hasReturning;
+	p->hasModifyingCTE = real->hasModifyingCTE;
+	p->canSetTag = real->canSetTag;
+	p->transientPlan = real->transientPlan;
+	p->dependsOnRole = real->dependsOnRole;
+	p->parallelModeNeeded = real->parallelModeNeeded;
+	p->jitFlags = real->jitFlags;
+	p->planTree = (Plan *) cs;
+	p->rtable = real->rtable;
+	p->stmt_location = real->stmt_location;
+	p->stmt_len = real->stmt_len;
+	return p;
+}
+
+/*
+ * A statement starts, at any nesting level: if its plan is the stand-in
+ * of a kept custom plan (the plan cache's copy of it, in the CachedPlan
+ * of the portal being started), run the kept plan instead, holding it for
+ * as long as that CachedPlan lives.
+ */
+void
+hc_plan_reuse_resolve(QueryDesc *qd)
+{
+	CustomScan *cs = (CustomScan *) qd->plannedstmt->planTree;
+	hcKeptPlan *kept = custom_plan.kept;
+	CachedPlan *cplan;
+	int64		id;
+
+	if (!IsA(cs, CustomScan) || cs->methods != &stand_in_methods)
+		return;
+	id = DatumGetInt64(linitial_node(Const, cs->custom_private)->constvalue);
+	if (kept == NULL || (int64) custom_plan.id != id ||
+		ActivePortal == NULL || (cplan = ActivePortal->cplan) == NULL ||
+		!list_member_ptr(cplan->stmt_list, qd->plannedstmt))
+		elog(ERROR, "hybridcache: could not find the kept plan of a custom plan");
+	custom_plan.id = 0;
+	custom_plan.kept = NULL;
+	hold_ref(kept, cplan->context);
+	current = kept;
+	qd->plannedstmt = kept->plan;
+}
+
 /*
  * Is this the planning of a custom plan for a prepared statement's
  * parameter values, for a portal the client's Bind starts at top level?
@@ -437,6 +535,7 @@ hc_planner(Query *parse, const char *query_string, int cursorOptions,
 				custom_plan.kept = kept;
 				custom_plan.id = forget_with(CurrentMemoryContext,
 											 forget_custom_plan);
+				return make_stand_in(kept, custom_plan.id);
 			}
 			return kept->plan;
 		}
@@ -466,33 +565,22 @@ hc_planner(Query *parse, const char *query_string, int cursorOptions,
 }
 
 /*
- * A top-level SELECT starts.  If its plan is the plan cache's copy of the
- * custom plan the planner hook just gave it (same Bind), the copy of a
- * kept plan shares the kept plan's memo, holding the kept plan for as long
- * as the copy lives; a freshly made one becomes the pending plan a hit or
- * store may keep.
+ * A top-level SELECT starts.  If its plan is the plan cache's copy of a
+ * custom plan the planner hook just made for it (same Bind), the copy
+ * becomes the pending plan a hit or store may keep.  (A kept custom plan
+ * was resolved from its stand-in already.)
  */
 void
 hc_plan_reuse_starting(QueryDesc *qd)
 {
 	CachedPlan *cplan;
-	hcKeptPlan *kept = custom_plan.kept;
 
-	if (custom_plan.id == 0 || ActivePortal == NULL ||
+	if (custom_plan.id == 0 || custom_plan.kept != NULL ||
+		ActivePortal == NULL ||
 		(cplan = ActivePortal->cplan) == NULL ||
 		!list_member_ptr(cplan->stmt_list, qd->plannedstmt))
 		return;
 	custom_plan.id = 0;
-	custom_plan.kept = NULL;
-	if (kept != NULL)
-	{
-		if (kept->dropped)
-			return;
-		hold_ref(kept, cplan->context);
-		current = kept;
-		hc_plan_memo_alias(qd->plannedstmt, kept->plan, cplan->context);
-		return;
-	}
 	pending.plan = qd->plannedstmt;
 	pending.key = custom_plan.key;
 	pending.inval_count = custom_plan.inval_count;

@@ -42,6 +42,9 @@
 #   describe <S|P> <name|->         Describe (response read at next sync/flush)
 #   close <S|P> <name|->            Close    (response read at next sync/flush)
 #   sync                            Sync; reads until ReadyForQuery
+#   origins                         from now on, RowDescription also shows
+#                                   each column's table column: @attnum
+#                                   when the table OID is set
 #   flush                           Flush; prints whatever arrives until the
 #                                   server is quiet for 200 ms (best effort:
 #                                   timing dependent, prefer sync in tests)
@@ -241,6 +244,7 @@ sub text_value
 }
 
 my $binary_results = 0;    # result format of the portal being executed
+my $show_origins = 0;      # RowDescription shows table columns
 
 # Print one backend message; returns its type.
 sub show_msg
@@ -270,9 +274,10 @@ sub show_msg
 			my $name = substr($body, $pos, $end - $pos);
 			$pos = $end + 1;
 			# table oid, attnum, type oid, typlen, typmod, format
-			my (undef, undef, $typoid) = unpack('N n N n N n', substr($body, $pos, 18));
+			my ($tableoid, $attnum, $typoid) = unpack('N n N n N n', substr($body, $pos, 18));
 			$pos += 18;
-			push @cols, "$name($typoid)";
+			push @cols, "$name($typoid)"
+			  . ($show_origins && $tableoid != 0 ? "\@$attnum" : '');
 		}
 		print "RowDescription $n:", (map { " $_" } @cols), "\n";
 	}
@@ -498,6 +503,11 @@ for my $cmdline (@commands)
 	{
 		@a == 2 && $a[0] =~ /^[SP]$/ or $bad->();
 		send_msg($cmd eq 'describe' ? 'D' : 'C', $a[0] . cstr(name_arg($a[1])));
+	}
+	elsif ($cmd eq 'origins')
+	{
+		@a == 0 or $bad->();
+		$show_origins = 1;
 	}
 	elsif ($cmd eq 'sync')
 	{

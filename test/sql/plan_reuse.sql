@@ -165,6 +165,14 @@ SELECT hybridcache_reset_stats();
 \! perl test/pgproto.pl 'query SET plan_cache_mode = force_custom_plan' 'query SET client_min_messages = debug2' 'parse c SELECT count(*), sum(v) FROM reuse_test.t WHERE id > $1' 'bind - c 10' 'execute - 0' 'bind - c 10' 'execute - 0' 'bind - c 10' 'execute - 0' 'bind - c 10' 'execute - 0' 'bind - c 90' 'execute - 0' 'sync' 'query UPDATE reuse_test.t SET v = v + 1 WHERE id = 95' 'bind - c 90' 'execute - 0' 'bind - c 90' 'execute - 0' 'sync' 'query ALTER TABLE reuse_test.t ADD COLUMN z int' 'bind - c 10' 'execute - 0' 'sync' | grep -v 'bind <unnamed>\|parse c:\|^CommandComplete SET\|^ReadyForQuery'
 SELECT plans_reused, hits, misses FROM counters;
 
+-- a kept custom plan reaches the plan cache as a stand-in for the real
+-- plan: the portal still describes each column's table column, a hit is
+-- served from the stub, and a miss after a write runs the real plan
+SELECT hybridcache_reset_stats();
+\! perl test/pgproto.pl origins 'query SET plan_cache_mode = force_custom_plan' 'query SET client_min_messages = debug2' 'parse s SELECT id, v, v + 1 AS w FROM reuse_test.t WHERE id BETWEEN $1 AND $2 ORDER BY id' 'bind - s 3 4' 'describe P -' 'execute - 0' 'bind - s 3 4' 'describe P -' 'execute - 0' 'bind - s 3 4' 'describe P -' 'execute - 0' 'sync' 'query UPDATE reuse_test.t SET v = v + 10 WHERE id = 3' 'bind - s 3 4' 'describe P -' 'execute - 0' 'bind - s 3 4' 'describe P -' 'execute - 0' 'sync' | grep -v 'bind <unnamed>\|parse s:\|^CommandComplete SET\|^ReadyForQuery'
+SELECT plans_reused, hits, misses FROM counters;
+UPDATE reuse_test.t SET v = v - 10 WHERE id = 3;
+
 -- the fast-path protocol: a function called with a FunctionCall message
 -- runs at top level but with no client query string, and may read on an
 -- older snapshot: a cursor it opens on a query the cache holds is never a
