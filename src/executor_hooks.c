@@ -103,13 +103,21 @@ typedef struct hcQueryState
 	bool		wire_checked;	/* hc_capture_set_wire() considered */
 	DestReceiver *tee;
 	uint64		epoch;
-	uint64		gens[HC_MAX_DEPS];
-	uint64		rseqs[HC_MAX_RANGES];	/* range log heads at start */
+	struct hcMissState *miss;	/* set up when it is not a hit */
 	double		exec_ms;
-	/* L2: the stamp a store needs, and the statement's Redis time */
-	hcL2Stamp	stamp;
 	int64		redis_spent_us;	/* time waited for Redis so far */
 } hcQueryState;
+
+/*
+ * What a statement that is not a hit needs for a store: kilobytes, which
+ * a hit should neither allocate nor zero.
+ */
+typedef struct hcMissState
+{
+	uint64		gens[HC_MAX_DEPS];
+	uint64		rseqs[HC_MAX_RANGES];	/* range log heads at start */
+	hcL2Stamp	stamp;			/* what an L2 store needs */
+} hcMissState;
 
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
 static ExecutorRun_hook_type prev_ExecutorRun = NULL;
@@ -726,7 +734,7 @@ try_l2_hit(hcQueryState *st)
 	char	   *blob;
 	Size		len;
 
-	blob = hc_l2_lookup(&st->key, info->deps, info->ndeps, &st->stamp,
+	blob = hc_l2_lookup(&st->key, info->deps, info->ndeps, &st->miss->stamp,
 						&st->redis_spent_us, &len);
 	if (blob != NULL &&
 		!hc_entry_fits((hcEntryHeader *) blob, &st->key, qd->tupDesc,
@@ -738,7 +746,7 @@ try_l2_hit(hcQueryState *st)
 	}
 	if (blob == NULL)
 	{
-		if (st->stamp.valid)
+		if (st->miss->stamp.valid)
 			hc_count_redis(HC_R_L2_MISSES, 1);
 		MemoryContextSwitchTo(oldcxt);
 		return false;
@@ -747,9 +755,9 @@ try_l2_hit(hcQueryState *st)
 	hdr = (hcEntryHeader *) blob;
 	if (hc_l1_storable())
 	{
-		if (hc_store_allowed(info->deps, st->gens, info->ndeps, st->ranges,
-							 st->rseqs, st->nranges, st->epoch, qd->snapshot) &&
-			hc_entry_restamp(hdr, st->gens, st->ranges, st->rseqs,
+		if (hc_store_allowed(info->deps, st->miss->gens, info->ndeps, st->ranges,
+							 st->miss->rseqs, st->nranges, st->epoch, qd->snapshot) &&
+			hc_entry_restamp(hdr, st->miss->gens, st->ranges, st->miss->rseqs,
 							 st->nranges, st->epoch))
 		{
 			int			placeholder_id = st->placeholder_id;
@@ -805,7 +813,7 @@ wait_for_l2(hcQueryState *st)
 	double		expected = expected_exec_ms(st);
 	long		poll_ms = (long) Min(Max(expected / 10, 2), 200);
 
-	end = start + (int64) Min(st->stamp.lease_ms,
+	end = start + (int64) Min(st->miss->stamp.lease_ms,
 							  (int64) hc_single_flight_timeout_ms) * 1000;
 	while (GetCurrentTimestamp() < end)
 	{
@@ -818,7 +826,7 @@ wait_for_l2(hcQueryState *st)
 			hc_count_single_flight(false);
 			return true;
 		}
-		if (!st->stamp.valid || st->stamp.lease_ms <= 0)
+		if (!st->miss->stamp.valid || st->miss->stamp.lease_ms <= 0)
 			break;
 	}
 	hc_count_single_flight(true);
@@ -889,10 +897,12 @@ begin_run(hcQueryState *st, ScanDirection direction, uint64 count)
 	 * The generations this result will be valid for; read after the
 	 * snapshot and before L2 is asked (see try_l2_hit).
 	 */
+	st->miss = MemoryContextAllocZero(qd->estate->es_query_cxt,
+									  sizeof(hcMissState));
 	pg_memory_barrier();
 	st->epoch = hc_current_epoch();
 	hc_read_generations(info->deps, info->ndeps, st->ranges, st->nranges,
-						st->gens, st->rseqs);
+						st->miss->gens, st->miss->rseqs);
 
 	/* announce the computation so identical misses wait for it */
 	if (l1_readable && count == 0 && filling_id < 0 &&
@@ -904,11 +914,11 @@ begin_run(hcQueryState *st, ScanDirection direction, uint64 count)
 		if (try_l2_hit(st))
 			return;
 		/* single-flight across servers, for full runs (see lease_ms()) */
-		if (st->stamp.valid && count == 0 && hc_single_flight_timeout_ms > 0)
+		if (st->miss->stamp.valid && count == 0 && hc_single_flight_timeout_ms > 0)
 		{
 			if (!RecoveryInProgress())
 				hc_l2_take_lease(&st->key, lease_ms(st), &st->redis_spent_us);
-			else if (st->stamp.lease_ms > 0 && wait_for_l2(st))
+			else if (st->miss->stamp.lease_ms > 0 && wait_for_l2(st))
 				return;
 		}
 	}
@@ -990,15 +1000,15 @@ finish_capture(hcQueryState *st)
 	else if (st->exec_ms < hc_min_exec_time_ms)
 		hc_count_bypass(HC_BYPASS_CHEAP);
 	else if (!hc_l1_storable() ||
-			 !hc_store_allowed(info->deps, st->gens, info->ndeps, st->ranges,
-							   st->rseqs, st->nranges, st->epoch,
+			 !hc_store_allowed(info->deps, st->miss->gens, info->ndeps, st->ranges,
+							   st->miss->rseqs, st->nranges, st->epoch,
 							   qd->snapshot))
 		hc_count_store_refused();
 	else
 	{
 		blob = hc_capture_finish(st->cap, &st->key, MyDatabaseId,
-								 info->deps, st->gens, info->ndeps,
-								 st->ranges, st->rseqs, st->nranges,
+								 info->deps, st->miss->gens, info->ndeps,
+								 st->ranges, st->miss->rseqs, st->nranges,
 								 st->epoch,
 								 GetCurrentStatementStartTimestamp(),
 								 st->exec_ms, &len);
@@ -1017,8 +1027,8 @@ finish_capture(hcQueryState *st)
 			hc_query_count_execution(info, qd, st->exec_ms, false, 0);
 		}
 		/* the L2 stamp was read before the check above: see l2_redis.c */
-		if (st->stamp.valid && st->exec_ms >= hc_l2_min_exec_time_ms)
-			hc_l2_store(&st->key, blob, len, &st->stamp, st->ttl_s,
+		if (st->miss->stamp.valid && st->exec_ms >= hc_l2_min_exec_time_ms)
+			hc_l2_store(&st->key, blob, len, &st->miss->stamp, st->ttl_s,
 						&st->redis_spent_us);
 		return;
 	}
