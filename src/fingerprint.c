@@ -178,7 +178,7 @@ check_walker_key(int kind, const char *text_key_of, const hcKey *text_key,
 	if (!check_one_way(&check_walker_to_text[kind], "hybridcache walker keys",
 					   walker_key, text_key))
 		ereport(WARNING,
-				(errmsg("hybridcache %s fingerprint %016llx%016llx stands for two different %ss",
+				(errmsg("hybridcache %s fingerprint %016llx%016llx stands for two different %s trees",
 						text_key_of,
 						(unsigned long long) walker_key->hi,
 						(unsigned long long) walker_key->lo, text_key_of),
