@@ -177,6 +177,42 @@ static const CustomScanMethods stand_in_methods = {
 /* the kept plan the current top-level statement runs, or NULL */
 static hcKeptPlan *current = NULL;
 
+/*
+ * The Query tree keys of repeated statements.  A simple-protocol statement
+ * the client repeats analyses to an equal tree each time, and so does each
+ * Bind of a prepared statement whose plan cache chooses custom plans (it
+ * plans a copy of the same tree); serialising and hashing that tree was
+ * the largest part of such a hit left to this module.  So the key of each
+ * statement's tree is remembered, found by a hash of the statement's text
+ * and proved by equal() against a copy of the tree it was computed from:
+ * the key is a function of the tree, and equal() compares every field the
+ * key covers (it ignores only parse locations).
+ *
+ * A custom plan's text is the prepared statement's, one per statement.  A
+ * simple-protocol text includes its literals, and a workload can cycle
+ * through more of them than are remembered; copying each tree only to drop
+ * it again would cost more than it saves.  So a simple-protocol tree is
+ * remembered on the second sighting of its text in a small direct-mapped
+ * table of texts seen.
+ */
+#define HC_MAX_TREE_KEYS	128
+
+typedef struct hcTreeKey
+{
+	hcKey		text_key;		/* hash key */
+	MemoryContext cxt;			/* holds tree */
+	Query	   *tree;
+	hcKey		core;
+} hcTreeKey;
+
+static HTAB *tree_keys = NULL;
+static MemoryContext tree_keys_parent = NULL;
+
+#define HC_TEXTS_SEEN		512
+static hcKey texts_seen[HC_TEXTS_SEEN];
+
+static void forget_tree_keys(void);
+
 static void
 free_if_unused(hcKeptPlan *kept)
 {
@@ -217,6 +253,8 @@ hc_plan_reuse_reset(void)
 {
 	inval_count++;
 	drop_all();
+	if (tree_keys != NULL)
+		forget_tree_keys();
 }
 
 static void
@@ -445,6 +483,93 @@ hc_plan_reuse_resolve(QueryDesc *qd)
 	qd->plannedstmt = kept->plan;
 }
 
+static void
+forget_tree_keys(void)
+{
+	HASH_SEQ_STATUS seq;
+	hcTreeKey  *t;
+
+	hash_seq_init(&seq, tree_keys);
+	while ((t = hash_seq_search(&seq)) != NULL)
+	{
+		MemoryContextDelete(t->cxt);
+		hash_search(tree_keys, &t->text_key, HASH_REMOVE, NULL);
+	}
+}
+
+/*
+ * The core key of a Query tree (see tree_keys); custom: planned for a
+ * custom plan.  False when the tree cannot be hashed.
+ */
+static bool
+tree_key(Query *parse, const char *query_string, bool custom, hcKey *core)
+{
+	hcKey		text_key;
+	hcTreeKey  *t;
+	const char *text = query_string;
+	Size		len;
+	MemoryContext cxt;
+	MemoryContext oldcxt;
+	Query	   *tree;
+	bool		found;
+
+	if (query_string == NULL)
+		return hc_query_hash(parse, core);
+	if (parse->stmt_location > 0)
+		text += parse->stmt_location;
+	len = parse->stmt_len > 0 ? parse->stmt_len : strlen(text);
+	hc_hash_bytes(text, len, &text_key);
+
+	if (tree_keys == NULL)
+	{
+		HASHCTL		ctl;
+
+		tree_keys_parent = AllocSetContextCreate(TopMemoryContext,
+												 "hybridcache query keys",
+												 ALLOCSET_SMALL_SIZES);
+		ctl.keysize = sizeof(hcKey);
+		ctl.entrysize = sizeof(hcTreeKey);
+		ctl.hcxt = tree_keys_parent;
+		tree_keys = hash_create("hybridcache query keys", 32, &ctl,
+								HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	t = hash_search(tree_keys, &text_key, HASH_FIND, NULL);
+	if (t != NULL && equal(parse, t->tree))
+	{
+		*core = t->core;
+		return true;
+	}
+
+	if (!hc_query_hash(parse, core))
+		return false;
+	if (t == NULL && !custom)
+	{
+		hcKey	   *seen = &texts_seen[text_key.lo % HC_TEXTS_SEEN];
+
+		if (!hc_key_equal(seen, &text_key))
+		{
+			*seen = text_key;
+			return true;
+		}
+	}
+
+	/* the copy first: an entry is never left without its tree */
+	cxt = AllocSetContextCreate(tree_keys_parent, "hybridcache query key",
+								ALLOCSET_SMALL_SIZES);
+	oldcxt = MemoryContextSwitchTo(cxt);
+	tree = copyObject(parse);
+	MemoryContextSwitchTo(oldcxt);
+	if (t == NULL && hash_get_num_entries(tree_keys) >= HC_MAX_TREE_KEYS)
+		forget_tree_keys();
+	t = hash_search(tree_keys, &text_key, HASH_ENTER, &found);
+	if (found)
+		MemoryContextDelete(t->cxt);
+	t->cxt = cxt;
+	t->tree = tree;
+	t->core = *core;
+	return true;
+}
+
 /*
  * Is this the planning of a custom plan for a prepared statement's
  * parameter values, for a portal the client's Bind starts at top level?
@@ -485,7 +610,7 @@ hc_planner(Query *parse, const char *query_string, int cursorOptions,
 	else
 		return plan_normally(parse, query_string, cursorOptions, boundParams);
 
-	if (!worth_keeping(parse) || !hc_query_hash(parse, &core))
+	if (!worth_keeping(parse) || !tree_key(parse, query_string, custom, &core))
 		return plan_normally(parse, query_string, cursorOptions, boundParams);
 	if (hc_debug_check_fingerprint)
 		hc_check_query_hash(parse, &core);

@@ -173,6 +173,24 @@ SELECT hybridcache_reset_stats();
 SELECT plans_reused, hits, misses FROM counters;
 UPDATE reuse_test.t SET v = v - 10 WHERE id = 3;
 
+-- the key of a custom plan's tree is remembered by the statement's text,
+-- but only for an equal tree: after search_path names another table, the
+-- same text plans and reads that table
+CREATE SCHEMA reuse_other_schema;
+CREATE TABLE reuse_other_schema.t (id int PRIMARY KEY, v int);
+INSERT INTO reuse_other_schema.t SELECT g, -g FROM generate_series(1, 10) g;
+\! perl test/pgproto.pl 'query SET plan_cache_mode = force_custom_plan' 'query SET search_path = reuse_test' 'parse s SELECT id, v FROM t WHERE id BETWEEN $1 AND $2 ORDER BY id' 'bind - s 3 4' 'execute - 0' 'bind - s 3 4' 'execute - 0' 'bind - s 3 4' 'execute - 0' 'sync' 'query SET search_path = reuse_other_schema' 'bind - s 3 4' 'execute - 0' 'bind - s 3 4' 'execute - 0' 'sync' 'query SET search_path = reuse_test' 'bind - s 3 4' 'execute - 0' 'sync' | grep -v '^CommandComplete SET\|^ReadyForQuery'
+-- the same for a simple-protocol text (remembered when seen again)
+SET search_path = reuse_test;
+SELECT id, v FROM t WHERE id BETWEEN 3 AND 4 ORDER BY id;
+SELECT id, v FROM t WHERE id BETWEEN 3 AND 4 ORDER BY id;
+SELECT id, v FROM t WHERE id BETWEEN 3 AND 4 ORDER BY id;
+SET search_path = reuse_other_schema;
+SELECT id, v FROM t WHERE id BETWEEN 3 AND 4 ORDER BY id;
+SELECT id, v FROM t WHERE id BETWEEN 3 AND 4 ORDER BY id;
+SET search_path = reuse_test, public;
+DROP SCHEMA reuse_other_schema CASCADE;
+
 -- the fast-path protocol: a function called with a FunctionCall message
 -- runs at top level but with no client query string, and may read on an
 -- older snapshot: a cursor it opens on a query the cache holds is never a
