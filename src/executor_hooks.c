@@ -519,7 +519,6 @@ try_stub_hit(QueryDesc *qd, int eflags)
 	int			lookup_id;
 	volatile int desc_id;
 	int			filling_id;
-	MemoryContext oldcxt;
 	int			i;
 
 	if (eflags != 0 || qd->instrument_options != 0 || !hc_client_statement() ||
@@ -561,9 +560,7 @@ try_stub_hit(QueryDesc *qd, int eflags)
 				InvokeFunctionExecuteHook(stub->funcs[i]);
 			qd->plannedstmt = hc_stub_statement(stub, real);
 			start_chained(qd, eflags);
-			oldcxt = MemoryContextSwitchTo(qd->estate->es_query_cxt);
 			hc_stub_result_type(stub, qd);
-			MemoryContextSwitchTo(oldcxt);
 			st = new_state(qd, info, &key, ttl_s, ranges, nranges);
 		}
 	}
@@ -755,10 +752,11 @@ try_l2_hit(hcQueryState *st)
 	hdr = (hcEntryHeader *) blob;
 	if (hc_l1_storable())
 	{
-		if (hc_store_allowed(info->deps, st->miss->gens, info->ndeps, st->ranges,
-							 st->miss->rseqs, st->nranges, st->epoch, qd->snapshot) &&
-			hc_entry_restamp(hdr, st->miss->gens, st->ranges, st->miss->rseqs,
-							 st->nranges, st->epoch))
+		if (hc_store_allowed(info->deps, st->miss->gens, info->ndeps,
+							 st->ranges, st->miss->rseqs, st->nranges,
+							 st->epoch, qd->snapshot) &&
+			hc_entry_restamp(hdr, st->miss->gens, st->ranges,
+							 st->miss->rseqs, st->nranges, st->epoch))
 		{
 			int			placeholder_id = st->placeholder_id;
 
@@ -914,7 +912,8 @@ begin_run(hcQueryState *st, ScanDirection direction, uint64 count)
 		if (try_l2_hit(st))
 			return;
 		/* single-flight across servers, for full runs (see lease_ms()) */
-		if (st->miss->stamp.valid && count == 0 && hc_single_flight_timeout_ms > 0)
+		if (st->miss->stamp.valid && count == 0 &&
+			hc_single_flight_timeout_ms > 0)
 		{
 			if (!RecoveryInProgress())
 				hc_l2_take_lease(&st->key, lease_ms(st), &st->redis_spent_us);
@@ -1000,9 +999,9 @@ finish_capture(hcQueryState *st)
 	else if (st->exec_ms < hc_min_exec_time_ms)
 		hc_count_bypass(HC_BYPASS_CHEAP);
 	else if (!hc_l1_storable() ||
-			 !hc_store_allowed(info->deps, st->miss->gens, info->ndeps, st->ranges,
-							   st->miss->rseqs, st->nranges, st->epoch,
-							   qd->snapshot))
+			 !hc_store_allowed(info->deps, st->miss->gens, info->ndeps,
+							   st->ranges, st->miss->rseqs, st->nranges,
+							   st->epoch, qd->snapshot))
 		hc_count_store_refused();
 	else
 	{

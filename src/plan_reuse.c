@@ -59,10 +59,10 @@
  * The plan cache copies every custom plan the planner returns, and a
  * join's plan tree is large: copying it was about a sixth of a prepared
  * join hit.  So a kept custom plan is returned as a stand-in: a
- * PlannedStmt with the kept plan's flags, range table, costs and result
- * targetlist (what the plan cache, the portal and the client's
- * RowDescription read) over a CustomScan node that only marks it.  The
- * executor never sees the stand-in: the first thing hybridcache's
+ * PlannedStmt with the kept plan's flags, costs, result targetlist and
+ * number of range table entries (what the plan cache, the portal and the
+ * client's RowDescription read) over a CustomScan node that only marks
+ * it.  The executor never sees the stand-in: the first thing hybridcache's
  * ExecutorStart does, at any nesting level, is to put the kept plan in its
  * place (hc_plan_reuse_resolve), holding the kept plan for as long as the
  * portal's CachedPlan lives; a stand-in it cannot resolve is an error,
@@ -418,8 +418,9 @@ stand_in_create_state(CustomScan *cscan)
  * The stand-in of kept for the plan cache (see the header comment), for
  * the custom plan whose forget callback is id.  Only the fields the plan
  * cache, the portal and the client protocol read before ExecutorStart
- * are filled; the range table also gives the plan cache's estimate of the
- * planning cost, which it averages over custom plans.
+ * are filled.  The plan cache copies the range table too, but reads only
+ * its length (its estimate of the planning cost, averaged over custom
+ * plans, counts the entries): it gets as many empty entries.
  */
 static PlannedStmt *
 make_stand_in(hcKeptPlan *kept, uint64 id)
@@ -427,6 +428,8 @@ make_stand_in(hcKeptPlan *kept, uint64 id)
 	PlannedStmt *real = kept->plan;
 	PlannedStmt *p = makeNode(PlannedStmt);
 	CustomScan *cs = makeNode(CustomScan);
+	RangeTblEntry *placeholder = makeNode(RangeTblEntry);
+	int			i;
 
 	cs->scan.plan.startup_cost = real->planTree->startup_cost;
 	cs->scan.plan.total_cost = real->planTree->total_cost;
@@ -448,8 +451,11 @@ make_stand_in(hcKeptPlan *kept, uint64 id)
 	p->dependsOnRole = real->dependsOnRole;
 	p->parallelModeNeeded = real->parallelModeNeeded;
 	p->jitFlags = real->jitFlags;
+	placeholder->rtekind = RTE_RESULT;
 	p->planTree = (Plan *) cs;
-	p->rtable = real->rtable;
+	/* as many entries as the plan's (the planning cost estimate counts them) */
+	for (i = 0; i < list_length(real->rtable); i++)
+		p->rtable = lappend(p->rtable, placeholder);
 	p->stmt_location = real->stmt_location;
 	p->stmt_len = real->stmt_len;
 	return p;

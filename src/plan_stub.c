@@ -183,7 +183,10 @@ hc_stub_statement(const hcPlanStub *stub, PlannedStmt *real)
 void
 hc_stub_result_type(const hcPlanStub *stub, QueryDesc *qd)
 {
+	MemoryContext oldcxt = MemoryContextSwitchTo(qd->estate->es_query_cxt);
+
 	qd->tupDesc = CreateTupleDescCopy(stub->tupdesc);
+	MemoryContextSwitchTo(oldcxt);
 }
 
 void
