@@ -213,6 +213,36 @@ static hcKey texts_seen[HC_TEXTS_SEEN];
 
 static void forget_tree_keys(void);
 
+/* A backend-local hash table keyed by hcKey, in cxt. */
+static HTAB *
+key_table(const char *name, Size entrysize, MemoryContext cxt)
+{
+	HASHCTL		ctl;
+
+	ctl.keysize = sizeof(hcKey);
+	ctl.entrysize = entrysize;
+	ctl.hcxt = cxt;
+	return hash_create(name, 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+/* Create the kept plans' and the tree keys' tables on first use. */
+static void
+create_tables(void)
+{
+	if (kept_plans != NULL)
+		return;
+	kept_parent = AllocSetContextCreate(TopMemoryContext,
+										"hybridcache kept plans",
+										ALLOCSET_SMALL_SIZES);
+	tree_keys_parent = AllocSetContextCreate(TopMemoryContext,
+											 "hybridcache query keys",
+											 ALLOCSET_SMALL_SIZES);
+	kept_plans = key_table("hybridcache kept plans", sizeof(hcKeptEntry),
+						   kept_parent);
+	tree_keys = key_table("hybridcache query keys", sizeof(hcTreeKey),
+						  tree_keys_parent);
+}
+
 static void
 free_if_unused(hcKeptPlan *kept)
 {
@@ -526,19 +556,7 @@ tree_key(Query *parse, const char *query_string, bool custom, hcKey *core)
 	len = parse->stmt_len > 0 ? parse->stmt_len : strlen(text);
 	hc_hash_bytes(text, len, &text_key);
 
-	if (tree_keys == NULL)
-	{
-		HASHCTL		ctl;
-
-		tree_keys_parent = AllocSetContextCreate(TopMemoryContext,
-												 "hybridcache query keys",
-												 ALLOCSET_SMALL_SIZES);
-		ctl.keysize = sizeof(hcKey);
-		ctl.entrysize = sizeof(hcTreeKey);
-		ctl.hcxt = tree_keys_parent;
-		tree_keys = hash_create("hybridcache query keys", 32, &ctl,
-								HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
+	create_tables();
 	t = hash_search(tree_keys, &text_key, HASH_FIND, NULL);
 	if (t != NULL && equal(parse, t->tree))
 	{
@@ -739,20 +757,8 @@ hc_plan_reuse_learn(QueryDesc *qd)
 	if (pending.inval_count != inval_count || !hc_reuse_plans)
 		return;
 
-	if (kept_plans == NULL)
-	{
-		HASHCTL		ctl;
-
-		kept_parent = AllocSetContextCreate(TopMemoryContext,
-											"hybridcache kept plans",
-											ALLOCSET_SMALL_SIZES);
-		ctl.keysize = sizeof(hcKey);
-		ctl.entrysize = sizeof(hcKeptEntry);
-		ctl.hcxt = kept_parent;
-		kept_plans = hash_create("hybridcache kept plans", 64, &ctl,
-								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
-	else if (hash_get_num_entries(kept_plans) >= HC_MAX_KEPT_PLANS)
+	create_tables();
+	if (hash_get_num_entries(kept_plans) >= HC_MAX_KEPT_PLANS)
 		drop_all();
 
 	cxt = AllocSetContextCreate(kept_parent, "hybridcache kept plan",
