@@ -401,9 +401,10 @@ hc_statement_key(const hcPlanInfo *info, ParamListInfo params, hcKey *key)
 
 	if (params != NULL)
 	{
-		appendBinaryStringInfo(&buf, (char *) &params->numParams, sizeof(int));
-		for (i = 0; i < params->numParams; i++)
-			append_param(&buf, &params->params[i]);
+		hcKey		params_key;
+
+		hc_bind_params_key(params, &params_key);
+		appendBinaryStringInfo(&buf, (char *) &params_key, sizeof(hcKey));
 	}
 
 	if (info->depends_on_role)
@@ -440,7 +441,8 @@ hc_statement_key(const hcPlanInfo *info, ParamListInfo params, hcKey *key)
 
 /*
  * A hash of the parameters' types, flags and values (the caller checked
- * them with hc_params_usable()), for keeping a custom plan made for them.
+ * them with hc_params_usable()): part of the statement key, and of the key
+ * of a custom plan kept for them.
  */
 void
 hc_params_hash(ParamListInfo params, hcKey *key)

@@ -208,6 +208,7 @@ extern void hc_plan_reuse_init(void);
 extern void hc_plan_reuse_learn(QueryDesc *qd);
 extern void hc_plan_reuse_starting(QueryDesc *qd);
 extern void hc_plan_reuse_resolve(QueryDesc *qd);
+extern void hc_bind_params_key(ParamListInfo params, hcKey *key);
 extern void hc_plan_reuse_reset(void);
 extern MemoryContext hc_kept_plan_context(PlannedStmt *pstmt);
 

@@ -166,6 +166,19 @@ typedef struct hcPendingForget
 
 static uint64 forget_seq = 0;
 
+/*
+ * The hash of the parameters of the Bind being processed, made for the
+ * custom plan lookup and used again for the statement key when its portal
+ * starts.  Forgotten with the Bind's memory: the parameters cannot change
+ * or go away before that.
+ */
+static struct
+{
+	uint64		id;				/* 0: none; also which forget callback is live */
+	ParamListInfo params;
+	hcKey		key;
+} bind_params;
+
 static Node *stand_in_create_state(CustomScan *cscan);
 
 /* marks the stand-in of a kept custom plan (never executed) */
@@ -344,6 +357,19 @@ forget_custom_plan(void *arg)
 	{
 		custom_plan.id = 0;
 		custom_plan.kept = NULL;
+	}
+}
+
+/* the memory of the Bind whose parameters were hashed goes away */
+static void
+forget_bind_params(void *arg)
+{
+	hcPendingForget *f = (hcPendingForget *) arg;
+
+	if (f->id == bind_params.id)
+	{
+		bind_params.id = 0;
+		bind_params.params = NULL;
 	}
 }
 
@@ -629,6 +655,9 @@ hc_planner(Query *parse, const char *query_string, int cursorOptions,
 	else if (custom_candidate(parse, boundParams))
 	{
 		hc_params_hash(boundParams, &params_key);
+		bind_params.params = boundParams;
+		bind_params.key = params_key;
+		bind_params.id = forget_with(CurrentMemoryContext, forget_bind_params);
 		custom = true;
 	}
 	else
@@ -711,6 +740,19 @@ hc_planner(Query *parse, const char *query_string, int cursorOptions,
 		pending.id = forget_with(CurrentMemoryContext, forget_pending);
 	}
 	return result;
+}
+
+/*
+ * hc_params_hash() of params, taken from the Bind's custom plan lookup
+ * when it hashed these very parameters.
+ */
+void
+hc_bind_params_key(ParamListInfo params, hcKey *key)
+{
+	if (bind_params.id != 0 && bind_params.params == params)
+		*key = bind_params.key;
+	else
+		hc_params_hash(params, key);
 }
 
 /*
