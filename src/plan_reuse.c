@@ -140,7 +140,7 @@ static struct
 	PlannedStmt *plan;
 	hcKey		key;
 	uint64		inval_count;
-	uint64		id;				/* which forget callback is the live one */
+	uint64		id;				/* 0: none (see valid_until()) */
 } pending;
 
 /*
@@ -151,20 +151,24 @@ static struct
  */
 static struct
 {
-	uint64		id;				/* 0: none; also which forget callback is live */
+	uint64		id;				/* 0: none (see valid_until()) */
 	hcKeptPlan *kept;			/* the kept plan returned, or NULL */
 	hcKey		key;			/* freshly made: as for pending */
 	uint64		inval_count;
 } custom_plan;
 
-/* a callback that forgets one of the above when its memory goes */
-typedef struct hcPendingForget
+/*
+ * What ends one of the above, or bind_params below, when the memory it
+ * speaks of goes: the slot's id, unless a later statement has set it again.
+ */
+typedef struct hcSlotEnd
 {
 	MemoryContextCallback cb;
+	uint64	   *slot;			/* the id field of pending, custom_plan... */
 	uint64		id;
-} hcPendingForget;
+} hcSlotEnd;
 
-static uint64 forget_seq = 0;
+static uint64 slot_seq = 0;
 
 /*
  * The hash of the parameters of the Bind being processed, made for the
@@ -174,7 +178,7 @@ static uint64 forget_seq = 0;
  */
 static struct
 {
-	uint64		id;				/* 0: none; also which forget callback is live */
+	uint64		id;				/* 0: none (see valid_until()) */
 	ParamListInfo params;
 	hcKey		key;
 } bind_params;
@@ -337,53 +341,30 @@ release_ref(void *arg)
 	free_if_unused(kept);
 }
 
-/* the plan's memory goes away: its pointer must not match a later plan */
 static void
-forget_pending(void *arg)
+end_slot(void *arg)
 {
-	hcPendingForget *f = (hcPendingForget *) arg;
+	hcSlotEnd  *e = (hcSlotEnd *) arg;
 
-	if (f->id == pending.id)
-		pending.plan = NULL;
+	if (*e->slot == e->id)
+		*e->slot = 0;
 }
 
-/* the memory the custom plan was made in goes away: its Bind is over */
+/*
+ * Give *slot (the id of pending, custom_plan or bind_params) a new id, set
+ * back to 0 when cxt is reset or deleted: a plan's pointer must not match
+ * a later plan, and a Bind's state must not outlive its Bind.
+ */
 static void
-forget_custom_plan(void *arg)
+valid_until(uint64 *slot, MemoryContext cxt)
 {
-	hcPendingForget *f = (hcPendingForget *) arg;
+	hcSlotEnd  *e = MemoryContextAlloc(cxt, sizeof(hcSlotEnd));
 
-	if (f->id == custom_plan.id)
-	{
-		custom_plan.id = 0;
-		custom_plan.kept = NULL;
-	}
-}
-
-/* the memory of the Bind whose parameters were hashed goes away */
-static void
-forget_bind_params(void *arg)
-{
-	hcPendingForget *f = (hcPendingForget *) arg;
-
-	if (f->id == bind_params.id)
-	{
-		bind_params.id = 0;
-		bind_params.params = NULL;
-	}
-}
-
-/* Call forget when cxt is reset or deleted; returns the callback's id. */
-static uint64
-forget_with(MemoryContext cxt, MemoryContextCallbackFunction forget)
-{
-	hcPendingForget *f = MemoryContextAlloc(cxt, sizeof(hcPendingForget));
-
-	f->id = ++forget_seq;
-	f->cb.func = forget;
-	f->cb.arg = f;
-	MemoryContextRegisterResetCallback(cxt, &f->cb);
-	return f->id;
+	e->slot = slot;
+	e->id = *slot = ++slot_seq;
+	e->cb.func = end_slot;
+	e->cb.arg = e;
+	MemoryContextRegisterResetCallback(cxt, &e->cb);
 }
 
 /* Hold a reference to kept until cxt is reset or deleted. */
@@ -657,7 +638,7 @@ hc_planner(Query *parse, const char *query_string, int cursorOptions,
 		hc_params_hash(boundParams, &params_key);
 		bind_params.params = boundParams;
 		bind_params.key = params_key;
-		bind_params.id = forget_with(CurrentMemoryContext, forget_bind_params);
+		valid_until(&bind_params.id, CurrentMemoryContext);
 		custom = true;
 	}
 	else
@@ -711,8 +692,7 @@ hc_planner(Query *parse, const char *query_string, int cursorOptions,
 			if (custom)
 			{
 				custom_plan.kept = kept;
-				custom_plan.id = forget_with(CurrentMemoryContext,
-											 forget_custom_plan);
+				valid_until(&custom_plan.id, CurrentMemoryContext);
 				return make_stand_in(kept, custom_plan.id);
 			}
 			return kept->plan;
@@ -730,14 +710,14 @@ hc_planner(Query *parse, const char *query_string, int cursorOptions,
 		custom_plan.kept = NULL;
 		custom_plan.key = key;
 		custom_plan.inval_count = inval_before;
-		custom_plan.id = forget_with(CurrentMemoryContext, forget_custom_plan);
+		valid_until(&custom_plan.id, CurrentMemoryContext);
 	}
 	else
 	{
 		pending.plan = result;
 		pending.key = key;
 		pending.inval_count = inval_before;
-		pending.id = forget_with(CurrentMemoryContext, forget_pending);
+		valid_until(&pending.id, CurrentMemoryContext);
 	}
 	return result;
 }
@@ -775,7 +755,7 @@ hc_plan_reuse_starting(QueryDesc *qd)
 	pending.plan = qd->plannedstmt;
 	pending.key = custom_plan.key;
 	pending.inval_count = custom_plan.inval_count;
-	pending.id = forget_with(cplan->context, forget_pending);
+	valid_until(&pending.id, cplan->context);
 }
 
 /*
@@ -793,9 +773,9 @@ hc_plan_reuse_learn(QueryDesc *qd)
 	MemoryContext oldcxt;
 	bool		found;
 
-	if (pending.plan == NULL || qd->plannedstmt != pending.plan)
+	if (pending.id == 0 || qd->plannedstmt != pending.plan)
 		return;
-	pending.plan = NULL;
+	pending.id = 0;
 	if (pending.inval_count != inval_count || !hc_reuse_plans)
 		return;
 
