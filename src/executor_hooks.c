@@ -891,12 +891,13 @@ begin_run(hcQueryState *st, ScanDirection direction, uint64 count)
 		return;
 	}
 
+	st->miss = MemoryContextAllocZero(qd->estate->es_query_cxt,
+									  sizeof(hcMissState));
+
 	/*
 	 * The generations this result will be valid for; read after the
 	 * snapshot and before L2 is asked (see try_l2_hit).
 	 */
-	st->miss = MemoryContextAllocZero(qd->estate->es_query_cxt,
-									  sizeof(hcMissState));
 	pg_memory_barrier();
 	st->epoch = hc_current_epoch();
 	hc_read_generations(info->deps, info->ndeps, st->ranges, st->nranges,

@@ -145,9 +145,10 @@ static struct
 
 /*
  * The custom plan the planner hook just gave the plan cache, which copies
- * it before the executor sees it.  When the copy's portal starts
- * (hc_plan_reuse_starting), a copy of a kept plan shares the kept plan's
- * memo (analysis, key, stub); a freshly made one becomes the pending plan.
+ * it before the executor sees it.  When the copy's portal starts, a kept
+ * plan's stand-in is replaced by the kept plan (hc_plan_reuse_resolve),
+ * and the copy of a freshly made one becomes the pending plan
+ * (hc_plan_reuse_starting).
  */
 static struct
 {
@@ -468,6 +469,8 @@ make_stand_in(hcKeptPlan *kept, uint64 id)
 	RangeTblEntry *placeholder = makeNode(RangeTblEntry);
 	int			i;
 
+	placeholder->rtekind = RTE_RESULT;
+
 	cs->scan.plan.startup_cost = real->planTree->startup_cost;
 	cs->scan.plan.total_cost = real->planTree->total_cost;
 	cs->scan.plan.plan_rows = real->planTree->plan_rows;
@@ -488,7 +491,6 @@ make_stand_in(hcKeptPlan *kept, uint64 id)
 	p->dependsOnRole = real->dependsOnRole;
 	p->parallelModeNeeded = real->parallelModeNeeded;
 	p->jitFlags = real->jitFlags;
-	placeholder->rtekind = RTE_RESULT;
 	p->planTree = (Plan *) cs;
 	/* as many entries as the plan's (the planning cost estimate counts them) */
 	for (i = 0; i < list_length(real->rtable); i++)
