@@ -21,6 +21,8 @@
 #   BENCH_REPS        repetitions (median is reported)        [3 / 1]
 #   BENCH_STATEMENTS  [select1 pk join agg mixed tpcb]; also available:
 #                     mixed_ro (the mixed workload without its writes)
+#   BENCH_CONFIGS     only these configurations (e.g. "hc_on hc_l2
+#                     redis_get"), in their usual order  [all]
 #   BENCH_PROTOCOLS   pgbench -M values     [simple prepared]
 #   BENCH_CLIENTS     pgbench -c (= -j)     [1 4 / 4]
 #   BENCH_TPCB_PROTOCOLS  protocols for TPC-B [simple]
@@ -62,6 +64,7 @@ SECS=${BENCH_SECONDS:-$def_secs}
 WARM=${BENCH_WARMUP:-$def_warm}
 REPS=${BENCH_REPS:-$def_reps}
 STATEMENTS=${BENCH_STATEMENTS:-select1 pk join agg mixed tpcb}
+CONFIGS_ONLY=${BENCH_CONFIGS:-}
 PROTOCOLS=${BENCH_PROTOCOLS:-simple prepared}
 CLIENTS=${BENCH_CLIENTS:-$def_clients}
 TPCB_PROTOCOLS=${BENCH_TPCB_PROTOCOLS:-simple}
@@ -94,6 +97,10 @@ done
 { [ "$SECS" -ge 1 ] && [ "$REPS" -ge 1 ]; } || die "BENCH_SECONDS and BENCH_REPS must be >= 1"
 for v in $STATEMENTS; do
 	[[ "$v" =~ ^(select1|pk|join|agg|mixed|mixed_ro|tpcb)$ ]] || die "unknown statement in BENCH_STATEMENTS: $v"
+done
+for v in $CONFIGS_ONLY; do
+	[[ "$v" =~ ^(plain|hc_off|hc_on|hc_noreuse|hc_miss|hc_l2|redis_get|pgpool_cache|pgpool_off)$ ]] ||
+		die "unknown configuration in BENCH_CONFIGS: $v"
 done
 for v in $PROTOCOLS $TPCB_PROTOCOLS; do
 	[[ "$v" =~ ^(simple|extended|prepared)$ ]] || die "unknown pgbench protocol: $v"
@@ -395,6 +402,16 @@ log "pgpool query cache serves hits ($((h1 - h0)) of 3)"
 
 configs_for() # statement -> configurations, in their base order
 {
+	local c
+	for c in $(all_configs_for "$1"); do
+		if [ -z "$CONFIGS_ONLY" ] || [[ " $CONFIGS_ONLY " == *" $c "* ]]; then
+			printf '%s ' "$c"
+		fi
+	done
+}
+
+all_configs_for() # statement -> every configuration it is measured in
+{
 	case $1 in
 		select1|mixed|mixed_ro) echo "plain hc_off hc_on pgpool_cache pgpool_off" ;;
 		pk|join|agg) echo "plain hc_off hc_on hc_noreuse hc_miss hc_l2 redis_get pgpool_cache pgpool_off" ;;
@@ -666,6 +683,7 @@ warmup=$WARM
 reps=$REPS
 scale=$SCALE
 statements=$STATEMENTS
+configs=${CONFIGS_ONLY:-all}
 protocols=$PROTOCOLS
 tpcb_protocols=$TPCB_PROTOCOLS
 clients=$CLIENTS
