@@ -25,18 +25,20 @@
  *
  * Coherence (DESIGN.md "Across servers"): a writer on the primary bumps
  * the Redis generations of what it wrote before it commits, after its
- * local registration.  An L2 lookup reads, in one script, the heartbeat,
- * the epoch, the generations of the statement's dependencies and the
- * entry; the entry is served only if the generations and epoch recorded
- * in it equal the current ones.  A result stored to L2 carries the
+ * local registration.  An L2 lookup reads, in one MGET, the heartbeat,
+ * the epoch and the generations of the statement's dependencies, and then
+ * the entry; the entry is served only if the generations and epoch
+ * recorded in it equal the ones read.  A result stored to L2 carries the
  * generations the storing statement's own lookup returned, read before
  * the local store check (invalidation.c) that proves the result current;
  * so any writer the stored result misses bumps a generation after that
  * read and makes the entry unservable.
  *
  * The Lua scripts are loaded once per connection (SCRIPT LOAD in the
- * handshake) and then run by their SHA1 (EVALSHA): a lookup does not send
- * the lookup script's kilobyte of text each time.
+ * handshake) and then run by their SHA1 (EVALSHA).  Lookups, the most
+ * frequent command, use the lookup script only when an epoch or
+ * generation has to be created: running a script costs Redis about ten
+ * times the commands in it.
  *
  * A writer that cannot reach Redis cannot fail its commit; it "fences" L2
  * instead: the primary stops reading and writing L2 until its worker has
@@ -208,9 +210,10 @@ static bool am_worker = false;
 static bool worker_reconnected = false;
 
 /*
- * Lookup: the heartbeat must exist and have been written to this very
- * Redis process (ARGV[3] is its run_id: a heartbeat restored from an old
- * snapshot does not count); returns {1, epoch, gens..., value, lease},
+ * Lookup, when an epoch or generation is missing (lookup_plain() does the
+ * rest without a script): the heartbeat must exist and have been written
+ * to this very Redis process (ARGV[3] is its run_id: a heartbeat restored
+ * from an old snapshot does not count); returns {1, epoch, gens..., value, lease},
  * where value is 0 when absent, -1 when too large, -2 when not a string,
  * and lease the milliseconds left of the primary's lease on computing
  * this result (KEYS[4]), 0 when there is none.  Missing generations (and
@@ -1181,6 +1184,185 @@ budget_deadline(const int64 *spent_us, TimestampTz start)
 }
 
 /*
+ * What one L2 lookup found.  The heartbeat, epoch and generations are read
+ * together (one MGET, or the lookup script), then the entry and the lease:
+ * an entry read later than the generations is served only if it carries
+ * exactly those generations, which were current after the snapshot, so
+ * reading it a moment later cannot let it miss a write the snapshot sees.
+ */
+typedef struct hcL2Found
+{
+	bool		ok;				/* Redis answered with a live heartbeat */
+	bool		need_script;	/* an epoch or generation does not exist yet */
+	const redisReply *value;	/* the entry: a string, or NULL when absent */
+	const char *rejected;		/* why the entry cannot be one of ours */
+} hcL2Found;
+
+/* Does a heartbeat reply show a primary writing to this very Redis? */
+static bool
+heartbeat_live(const redisReply *hb)
+{
+	size_t		n = strlen(conn_run_id);
+
+	return hb->type == REDIS_REPLY_STRING && n > 0 && hb->len > n &&
+		memcmp(hb->str, conn_run_id, n) == 0 && hb->str[n] == ' ';
+}
+
+/* Fill the stamp from the epoch and generation replies; false if foreign. */
+static bool
+parse_stamp(redisReply *const *elems, int ndeps, hcL2Stamp *stamp)
+{
+	int			i;
+
+	stamp->ndeps = ndeps;
+	if (!parse_u64(elems[0], &stamp->epoch))
+		return false;
+	for (i = 0; i < ndeps; i++)
+		if (!parse_u64(elems[1 + i], &stamp->gens[i]))
+			return false;
+	return true;
+}
+
+/*
+ * The lookup without a script, which would cost Redis ten times the
+ * commands it runs: MGET of the heartbeat, the epoch and the generations,
+ * GETRANGE of the entry (at most one byte more than any entry can be, so
+ * that a huge foreign value is neither transferred nor accepted), and
+ * PTTL of the lease, in one round trip.  An epoch or generation that does
+ * not exist yet must be created with a random value, atomically with the
+ * read: that takes the script (need_script).
+ */
+static bool
+lookup_plain(char **keys, int ndeps, hcL2Stamp *stamp, hcL2Found *found,
+			 redisReply **replies, TimestampTz deadline)
+{
+	hcRedisCmd	cmds[3];
+	const char **mget = palloc(sizeof(char *) * (ndeps + 3));
+	size_t	   *mget_len = palloc(sizeof(size_t) * (ndeps + 3));
+	const char *range[4];
+	size_t		range_len[4];
+	const char *pttl[2];
+	size_t		pttl_len[2];
+	char		last_str[32];
+	redisReply *r;
+	int			i;
+
+	mget[0] = "MGET";
+	mget[1] = keys[0];			/* heartbeat */
+	mget[2] = keys[1];			/* epoch */
+	for (i = 0; i < ndeps; i++)
+		mget[3 + i] = keys[4 + i];
+	cmd_of_strings(&cmds[0], ndeps + 3, mget, mget_len);
+	snprintf(last_str, sizeof(last_str), "%zu", HC_L2_MAX_VALUE());
+	range[0] = "GETRANGE";
+	range[1] = keys[2];
+	range[2] = "0";
+	range[3] = last_str;
+	cmd_of_strings(&cmds[1], 4, range, range_len);
+	pttl[0] = "PTTL";
+	pttl[1] = keys[3];
+	cmd_of_strings(&cmds[2], 2, pttl, pttl_len);
+
+	if (!redis_exec(cmds, 3, replies, deadline, true))
+		return false;
+
+	r = replies[0];
+	if (r->type == REDIS_REPLY_ERROR)
+	{
+		fail(HC_RE_REPLY, r->str);
+		return false;
+	}
+	breaker_success();
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != (size_t) (ndeps + 2))
+		return true;			/* not ok */
+	if (!heartbeat_live(r->element[0]))
+		return true;			/* no heartbeat: the primary is fenced or gone */
+	for (i = 1; i < ndeps + 2; i++)
+		if (r->element[i]->type == REDIS_REPLY_NIL)
+		{
+			found->need_script = true;
+			return true;
+		}
+	if (!parse_stamp(r->element + 1, ndeps, stamp))
+		return true;
+	found->ok = true;
+
+	r = replies[2];
+	stamp->lease_ms = r->type == REDIS_REPLY_INTEGER ? Max(r->integer, 0) : 0;
+	r = replies[1];
+	if (r->type != REDIS_REPLY_STRING)	/* WRONGTYPE */
+	{
+		found->rejected = "The key holds something other than a string.";
+		return true;
+	}
+	hc_count_redis(HC_R_BYTES_RECEIVED, r->len);
+	if (r->len > HC_L2_MAX_VALUE())
+		found->rejected = "The value is larger than any cached result.";
+	else if (r->len > 0)		/* GETRANGE of a missing key is "" */
+		found->value = r;
+	return true;
+}
+
+/*
+ * The lookup by script, when the plain one found an epoch or generation
+ * missing: the script creates them and reads the rest.
+ */
+static bool
+lookup_by_script(char **keys, int ndeps, hcL2Stamp *stamp, hcL2Found *found,
+				 redisReply **reply, TimestampTz deadline)
+{
+	hcRedisCmd	cmd;
+	int			nkeys = 4 + ndeps;
+	int			argc = 3 + nkeys + 3;
+	const char **argv = palloc(sizeof(char *) * argc);
+	size_t	   *argvlen = palloc(sizeof(size_t) * argc);
+	char		nkeys_str[16];
+	char		maxlen_str[32];
+	redisReply *r;
+	redisReply *value;
+	int			i;
+
+	snprintf(nkeys_str, sizeof(nkeys_str), "%d", nkeys);
+	snprintf(maxlen_str, sizeof(maxlen_str), "%zu", HC_L2_MAX_VALUE());
+	set_script(argv, HC_SCRIPT_LOOKUP);
+	argv[2] = nkeys_str;
+	for (i = 0; i < nkeys; i++)
+		argv[3 + i] = keys[i];
+	argv[3 + nkeys] = maxlen_str;
+	argv[4 + nkeys] = random_seed();
+	argv[5 + nkeys] = conn_run_id;
+	cmd_of_strings(&cmd, argc, argv, argvlen);
+
+	*reply = r = redis_exec1(&cmd, deadline, true);
+	if (r == NULL)
+		return false;
+	breaker_success();
+
+	/* {1, epoch, gens..., value, lease}, or {0} without a heartbeat */
+	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
+		r->element[0]->type != REDIS_REPLY_INTEGER ||
+		r->element[0]->integer == 0)
+		return true;
+	if (r->elements != (size_t) (ndeps + 4) ||
+		r->element[ndeps + 3]->type != REDIS_REPLY_INTEGER ||
+		!parse_stamp(r->element + 1, ndeps, stamp))
+		return true;
+	found->ok = true;
+	stamp->lease_ms = r->element[ndeps + 3]->integer;
+	value = r->element[ndeps + 2];
+	if (value->type == REDIS_REPLY_STRING)
+	{
+		hc_count_redis(HC_R_BYTES_RECEIVED, value->len);
+		found->value = value;
+	}
+	else if (value->type == REDIS_REPLY_INTEGER && value->integer < 0)
+		found->rejected = value->integer == -1
+			? "The value is larger than any cached result."
+			: "The key holds something other than a string.";
+	return true;
+}
+
+/*
  * Look a statement's result up in L2.  Fills *stamp with the current Redis
  * generations of deps when Redis answered (stamp->valid), which a later
  * hc_l2_store() of this statement's result needs.  Returns the entry's L1
@@ -1190,17 +1372,13 @@ char *
 hc_l2_lookup(const hcKey *key, const Oid *deps, int ndeps,
 			 hcL2Stamp *stamp, int64 *spent_us, Size *len)
 {
-	hcRedisCmd	cmd;
-	redisReply *reply;
-	const char **argv;
-	size_t	   *argvlen;
-	int			nkeys = 4 + ndeps;
-	int			argc = 3 + nkeys + 3;
-	int			i;
+	char	   *keys[4 + HC_MAX_DEPS];
+	redisReply *replies[3] = {NULL, NULL, NULL};
+	redisReply *volatile script_reply = NULL;
+	hcL2Found	found = {false, false, NULL, NULL};
 	char	   *volatile blob = NULL;
-	char		nkeys_str[16];
-	char		maxlen_str[32];
-	volatile bool ok = true;
+	bool		answered;
+	int			i;
 	TimestampTz start;
 	TimestampTz deadline;
 
@@ -1217,74 +1395,48 @@ hc_l2_lookup(const hcKey *key, const Oid *deps, int ndeps,
 		return NULL;
 	}
 
-	argv = palloc(sizeof(char *) * argc);
-	argvlen = palloc(sizeof(size_t) * argc);
-	snprintf(nkeys_str, sizeof(nkeys_str), "%d", nkeys);
-	snprintf(maxlen_str, sizeof(maxlen_str), "%zu", HC_L2_MAX_VALUE());
-	set_script(argv, HC_SCRIPT_LOOKUP);
-	argv[2] = nkeys_str;
-	argv[3] = key_heartbeat();
-	argv[4] = key_epoch();
-	argv[5] = key_entry(MyDatabaseId, key);
-	argv[6] = key_lease(MyDatabaseId, key);
+	/* the script's KEYS order: heartbeat, epoch, entry, lease, gens */
+	keys[0] = key_heartbeat();
+	keys[1] = key_epoch();
+	keys[2] = key_entry(MyDatabaseId, key);
+	keys[3] = key_lease(MyDatabaseId, key);
 	for (i = 0; i < ndeps; i++)
-		argv[7 + i] = key_generation(MyDatabaseId, deps[i]);
-	argv[3 + nkeys] = maxlen_str;
-	argv[4 + nkeys] = random_seed();
-	argv[5 + nkeys] = conn_run_id;
-	cmd_of_strings(&cmd, argc, argv, argvlen);
-
-	reply = redis_exec1(&cmd, deadline, true);
-	*spent_us += GetCurrentTimestamp() - start;
-	if (reply == NULL)
-		return NULL;
-	breaker_success();
+		keys[4 + i] = key_generation(MyDatabaseId, deps[i]);
 
 	PG_TRY();
 	{
-		redisReply *value;
-
-		if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1 ||
-			reply->element[0]->type != REDIS_REPLY_INTEGER)
-			ok = false;
-		else if (reply->element[0]->integer == 0)
-			ok = false;			/* no heartbeat: the primary is fenced or gone */
-		else if (reply->elements != (size_t) (ndeps + 4) ||
-				 reply->element[ndeps + 3]->type != REDIS_REPLY_INTEGER)
-			ok = false;
-		if (ok)
+		answered = lookup_plain(keys, ndeps, stamp, &found, replies, deadline);
+		if (answered && found.need_script)
 		{
-			stamp->ndeps = ndeps;
-			if (!parse_u64(reply->element[1], &stamp->epoch))
-				ok = false;
-			for (i = 0; ok && i < ndeps; i++)
-				if (!parse_u64(reply->element[2 + i], &stamp->gens[i]))
-					ok = false;
+			redisReply *r = NULL;
+
+			answered = lookup_by_script(keys, ndeps, stamp, &found, &r,
+										deadline);
+			script_reply = r;
 		}
-		if (ok)
+		*spent_us += GetCurrentTimestamp() - start;
+		if (answered && found.ok)
 		{
 			stamp->valid = true;
-			stamp->lease_ms = reply->element[ndeps + 3]->integer;
-			value = reply->element[ndeps + 2];
-			if (value->type == REDIS_REPLY_STRING)
-			{
-				hc_count_redis(HC_R_BYTES_RECEIVED, value->len);
-				blob = decode_value(value->str, value->len, key, stamp, len);
-			}
-			else if (value->type == REDIS_REPLY_INTEGER && value->integer < 0)
-				value_rejected(value->integer == -1
-							   ? "The value is larger than any cached result."
-							   : "The key holds something other than a string.");
+			if (found.value != NULL)
+				blob = decode_value(found.value->str, found.value->len, key,
+									stamp, len);
+			else if (found.rejected != NULL)
+				value_rejected(found.rejected);
 		}
+		else if (answered)
+			hc_count_redis(HC_R_SKIPPED, 1);
 	}
 	PG_FINALLY();
 	{
-		freeReplyObject(reply);
+		for (i = 0; i < 3; i++)
+			if (replies[i] != NULL)
+				freeReplyObject(replies[i]);
+		if (script_reply != NULL)
+			freeReplyObject(script_reply);
 	}
 	PG_END_TRY();
 
-	if (!ok)
-		hc_count_redis(HC_R_SKIPPED, 1);
 	return blob;
 }
 

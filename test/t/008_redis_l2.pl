@@ -90,12 +90,13 @@ for my $v (3 .. 6)
 	$primary->safe_psql('postgres', $q);
 }
 
-# The scripts run by their SHA1 (EVALSHA), never as text (EVAL).  After
-# SCRIPT FLUSH, a connection's next script fails (NOSCRIPT: for a lookup a
-# miss, never an error) and its next handshake loads them again.
-like($redis->cli('INFO', 'commandstats'), qr/cmdstat_evalsha:calls=[1-9]/,
-	'lookups and registrations use EVALSHA');
-unlike($redis->cli('INFO', 'commandstats'), qr/cmdstat_eval:/, 'no EVAL with the script text');
+# Lookups run no script: MGET of the heartbeat, epoch and generations,
+# GETRANGE of the entry and PTTL of the lease.  Registrations run theirs by
+# SHA1 (EVALSHA), never as text (EVAL).
+my $stats = $redis->cli('INFO', 'commandstats');
+like($stats, qr/cmdstat_mget:calls=[1-9]/, 'lookups use MGET');
+like($stats, qr/cmdstat_evalsha:calls=[1-9]/, 'registrations use EVALSHA');
+unlike($stats, qr/cmdstat_eval:/, 'no EVAL with the script text');
 sub cached_scripts
 {
 	my ($n) = $redis->cli('INFO', 'memory') =~ /number_of_cached_scripts:(\d+)/;
@@ -103,16 +104,39 @@ sub cached_scripts
 }
 my $expect_b = "0|1006\n1|1000\n2|1000";
 my $port = $redis->port;
+# COPY ... TO PROGRAM runs redis-cli from inside a session; the program
+# reads COPY's output first: if it exited before PostgreSQL wrote that, the
+# write would fail (broken pipe).
+sub redis_from_sql
+{
+	my ($cmd) = @_;
+	return "COPY (SELECT 1) TO PROGRAM 'cat > /dev/null; $cmd';\n";
+}
 reset_stats($standby);
 # one session: the lookup after the flush runs on a connection that had
-# loaded the scripts before it.  The program reads COPY's output first: if it
-# exited before PostgreSQL wrote that, the write would fail (broken pipe).
+# loaded the scripts before it, and needs none
 is($standby->safe_psql('postgres', "$q;\n"
-		. "COPY (SELECT 1) TO PROGRAM 'cat > /dev/null; redis-cli -p $port SCRIPT FLUSH > /dev/null';\n"
+		. redis_from_sql("redis-cli -p $port SCRIPT FLUSH > /dev/null")
 		. "$q;"),
 	"$expect_b\n$expect_b", 'scripts flushed mid-session: correct results');
+is(l2stats($standby, 'l2_hits, errors_reply'), '2|0',
+	'scripts flushed mid-session: lookups need no script');
+
+# A generation that does not exist takes the lookup script, which creates
+# it.  With the scripts flushed as well, that lookup fails (NOSCRIPT: a
+# miss, never an error) and the connection's next handshake loads them.
+my $relid = $standby->safe_psql('postgres', "SELECT 'items'::regclass::oid");
+my ($gen_key) = grep { /:g:\d+:$relid$/ } split /\n/, $redis->cli('KEYS', '*:g:*');
+ok(defined $gen_key, 'the generation of items is in Redis');
+$gen_key //= 'none';
+reset_stats($standby);
+is($standby->safe_psql('postgres', "$q;\n"
+		. redis_from_sql("redis-cli -p $port SCRIPT FLUSH > /dev/null; "
+			. "redis-cli -p $port DEL $gen_key > /dev/null")
+		. "$q;"),
+	"$expect_b\n$expect_b", 'generation deleted, scripts flushed: correct results');
 is(l2stats($standby, 'l2_hits, errors_reply >= 1'), '1|t',
-	'scripts flushed mid-session: a hit, then a failed lookup (NOSCRIPT)');
+	'generation deleted, scripts flushed: a hit, then a failed lookup (NOSCRIPT)');
 my $reloaded = 0;
 for (1 .. 200)
 {
@@ -123,7 +147,16 @@ ok($reloaded, 'the workers loaded the scripts again');
 wait_up($standby);
 reset_stats($standby);
 is($standby->safe_psql('postgres', $q), $expect_b, 'scripts loaded again: result');
-is(l2stats($standby, 'l2_hits'), '1', 'scripts loaded again: an L2 hit');
+is(l2stats($standby, 'l2_misses, errors_reply'), '1|0',
+	'scripts loaded again: a miss, the entry was stored under the old generation');
+like($redis->cli('GET', $gen_key), qr/^\d+$/, 'the lookup script created the generation');
+# the primary's next store carries the new generation: the standby hits it
+$primary->safe_psql('postgres', 'UPDATE items SET val = 6 WHERE id = 20');
+$primary->wait_for_catchup($standby);
+$primary->safe_psql('postgres', $q);
+reset_stats($standby);
+is($standby->safe_psql('postgres', $q), $expect_b, 'new generation: result');
+is(l2stats($standby, 'l2_hits'), '1', 'new generation: an L2 hit');
 
 # (e) Redis restarted empty: no stale hit
 $redis->stop;
@@ -207,6 +240,14 @@ expect_rejected('foreign');
 $key = fresh_entry();
 $redis->cli('SET', $key, 'x' x 100);
 expect_rejected('short');
+
+# larger than any entry can be (hybridcache.max_entry_size is 1 MB here):
+# refused without reading all of it
+$key = fresh_entry();
+$redis->cli('SETRANGE', $key, 8 * 1024 * 1024, 'x');
+expect_rejected('oversized');
+cmp_ok(l2stats($standby, 'bytes_received'), '<', 2 * 1024 * 1024,
+	'oversized value: not read in full');
 
 ok($standby->log_contains('hybridcache ignored an invalid cached result in Redis'),
 	'invalid values are logged');
