@@ -15,7 +15,7 @@
  * end (at most every HC_QUERY_FLUSH_MS), when the list is full, at exit,
  * and before it reads the statistics itself.  The shared table has
  * hybridcache.max_query_stats entries; when it is full the least used
- * entry makes room.
+ * 5 % make room, removed together.
  *
  * Copyright (c) 2026, hybridcache developers
  *
@@ -44,6 +44,7 @@
 #define HC_QUERY_TEXT_LEN	1024
 #define HC_LOCAL_QUERIES	32
 #define HC_QUERY_FLUSH_MS	100
+#define HC_QUERY_EVICT_PERCENT	5
 
 typedef struct hcQueryKey
 {
@@ -108,25 +109,62 @@ flush_at_exit(int code, Datum arg)
 	hc_query_stats_flush(true);
 }
 
-/* Remove the least used shared entry; caller holds the lock exclusively. */
+/* Order entries least used first: fewest lookups, then oldest use. */
+static int
+usage_cmp(const void *a, const void *b)
+{
+	const hcQueryEntry *x = *(hcQueryEntry *const *) a;
+	const hcQueryEntry *y = *(hcQueryEntry *const *) b;
+	int64		ux = x->c.hits + x->c.misses;
+	int64		uy = y->c.hits + y->c.misses;
+
+	if (ux != uy)
+		return ux < uy ? -1 : 1;
+	if (x->c.last_used != y->c.last_used)
+		return x->c.last_used < y->c.last_used ? -1 : 1;
+	return 0;
+}
+
+/*
+ * Make room in the full shared table: remove the least used
+ * HC_QUERY_EVICT_PERCENT of its entries in one scan, so that a workload
+ * with more query texts than the table holds (literals in the simple
+ * protocol, without query IDs) pays one scan per that many new entries,
+ * not one per entry.  Without memory for the sort, only the least used
+ * entry goes.  Caller holds the lock exclusively.
+ */
 static void
 evict_least_used(void)
 {
 	HASH_SEQ_STATUS seq;
 	hcQueryEntry *e;
+	hcQueryEntry **all;
 	hcQueryEntry *victim = NULL;
+	long		size = hash_get_num_entries(query_stats);
+	long		n = 0;
+	long		i;
 
+	all = MemoryContextAllocExtended(TopMemoryContext,
+									 Max(size, 1) * sizeof(hcQueryEntry *),
+									 MCXT_ALLOC_NO_OOM);
 	hash_seq_init(&seq, query_stats);
 	while ((e = hash_seq_search(&seq)) != NULL)
 	{
-		if (victim == NULL ||
-			e->c.hits + e->c.misses < victim->c.hits + victim->c.misses ||
-			(e->c.hits + e->c.misses == victim->c.hits + victim->c.misses &&
-			 e->c.last_used < victim->c.last_used))
+		if (all != NULL && n < size)
+			all[n++] = e;
+		else if (victim == NULL || usage_cmp(&e, &victim) < 0)
 			victim = e;
 	}
-	if (victim != NULL)
-		hash_search(query_stats, &victim->key, HASH_REMOVE, NULL);
+	if (all == NULL)
+	{
+		if (victim != NULL)
+			hash_search(query_stats, &victim->key, HASH_REMOVE, NULL);
+		return;
+	}
+	qsort(all, n, sizeof(hcQueryEntry *), usage_cmp);
+	for (i = 0; i < n && i < Max(n * HC_QUERY_EVICT_PERCENT / 100, 1); i++)
+		hash_search(query_stats, &all[i]->key, HASH_REMOVE, NULL);
+	pfree(all);
 }
 
 /*

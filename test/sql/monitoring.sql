@@ -45,6 +45,22 @@ FROM hybridcache_query_stats();
 SELECT relid, hits, misses, invalidations, last_invalidation IS NOT NULL AS invalidated
 FROM hybridcache_table_stats() WHERE relid = 'm'::regclass;
 
+-- a full table (hybridcache.max_query_stats is 1000 here) makes room for
+-- new texts by forgetting the least used 5 % at once: 1,100 texts used once
+-- leave between 950 and 999 rows, and the text used three times
+SELECT hybridcache_reset_stats();
+SELECT v FROM m WHERE id = 2;
+SELECT v FROM m WHERE id = 2;
+SELECT v FROM m WHERE id = 2;
+\set ECHO none
+\o /dev/null
+SELECT format('SELECT %s AS n, v FROM m WHERE id = 3', g) FROM generate_series(1, 1100) g \gexec
+\o
+\set ECHO all
+SELECT count(*) BETWEEN 950 AND 999 AS made_room FROM hybridcache_query_stats();
+SELECT hits, misses FROM hybridcache_query_stats() WHERE query = 'SELECT v FROM m WHERE id = 2';
+SELECT count(*) FROM hybridcache_query_stats() WHERE query LIKE 'SELECT 1100 AS n,%';
+
 -- everything resets together
 SELECT hybridcache_reset_stats();
 SELECT count(*) FROM hybridcache_query_stats();
