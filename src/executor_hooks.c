@@ -104,6 +104,7 @@ typedef struct hcQueryState
 	DestReceiver *tee;
 	uint64		epoch;
 	struct hcMissState *miss;	/* set up when it is not a hit */
+	bool		l2_asked;		/* L2 was asked before ExecutorStart */
 	double		exec_ms;
 	int64		redis_spent_us;	/* time waited for Redis so far */
 } hcQueryState;
@@ -118,6 +119,23 @@ typedef struct hcMissState
 	uint64		rseqs[HC_MAX_RANGES];	/* range log heads at start */
 	hcL2Stamp	stamp;			/* what an L2 store needs */
 } hcMissState;
+
+/*
+ * What try_stub_hit() read for its L2 lookup before the plan's
+ * ExecutorStart: the local generations (read first, as begin_run() reads
+ * them) and the lookup's stamp.  An L2 hit uses them to copy the entry
+ * into L1; after an L2 miss the statement's state takes them over
+ * (consider_statement()), so that the miss neither reads them again nor
+ * asks Redis twice.
+ */
+static struct
+{
+	QueryDesc  *qd;				/* NULL: nothing carried */
+	hcKey		key;
+	uint64		epoch;
+	int64		redis_spent_us;
+	hcMissState miss;
+} l2_asked;
 
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
 static ExecutorRun_hook_type prev_ExecutorRun = NULL;
@@ -156,6 +174,12 @@ static hcQueryState *new_state(QueryDesc *qd, const hcPlanInfo *info,
 								const hcKeyRange *ranges, int nranges);
 static void start_replay(hcQueryState *st, const hcEntryHeader *hdr,
 						 int desc_id);
+static double expected_exec_ms_of(const hcPlanInfo *info, QueryDesc *qd);
+static bool l2_worthwhile_for(const hcPlanInfo *info, QueryDesc *qd);
+static void keep_l2_hit(const hcKey *key, const hcPlanInfo *info, char *blob,
+						Size len, const hcMissState *miss,
+						const hcKeyRange *ranges, int nranges, uint64 epoch,
+						Snapshot snapshot, int *placeholder_id);
 static hcBypassReason decide_for(QueryDesc *qd, PlannedStmt *pstmt,
 								 const hcPlanInfo *memo, TupleDesc tupdesc,
 								 MemoryContext cxt, int eflags,
@@ -399,6 +423,7 @@ consider_statement(QueryDesc *qd, int eflags, bool recorded)
 	hcKey		key = {0, 0};
 	int			ttl_s = 0;
 	hcBypassReason reason;
+	hcQueryState *st;
 
 	reason = hc_decide(qd, eflags, &info, &key, &ttl_s);
 	if (reason != HC_BYPASS_NONE)
@@ -412,7 +437,18 @@ consider_statement(QueryDesc *qd, int eflags, bool recorded)
 		hc_stub_learn(qd->plannedstmt, (hcPlanInfo *) info,
 					  hc_kept_plan_context(qd->plannedstmt) != NULL);
 
-	(void) new_state(qd, info, &key, ttl_s, NULL, 0);
+	st = new_state(qd, info, &key, ttl_s, NULL, 0);
+	if (l2_asked.qd == qd && l2_asked.key.hi == key.hi &&
+		l2_asked.key.lo == key.lo)
+	{
+		st->miss = MemoryContextAlloc(qd->estate->es_query_cxt,
+									  sizeof(hcMissState));
+		memcpy(st->miss, &l2_asked.miss, sizeof(hcMissState));
+		st->epoch = l2_asked.epoch;
+		st->redis_spent_us = l2_asked.redis_spent_us;
+		st->l2_asked = true;
+	}
+	l2_asked.qd = NULL;
 }
 
 /* Make st a hit replaying hdr (pinned as desc_id, or -1: local memory). */
@@ -481,6 +517,41 @@ start_chained(QueryDesc *queryDesc, int eflags)
 }
 
 /*
+ * L2 for try_stub_hit(): reads the local generations first, after the
+ * snapshot and before Redis as begin_run() does, then asks Redis.
+ * Returns a current entry's blob, palloc'd, or NULL; what was read stays
+ * in l2_asked, for the L1 copy of a hit or the miss path.
+ */
+static char *
+stub_l2_lookup(QueryDesc *qd, const hcPlanInfo *info, const hcKey *key,
+			   const hcKeyRange *ranges, int nranges, TupleDesc tupdesc,
+			   int ttl_s, Size *len)
+{
+	char	   *blob;
+
+	l2_asked.qd = qd;
+	l2_asked.key = *key;
+	l2_asked.redis_spent_us = 0;
+	pg_memory_barrier();
+	l2_asked.epoch = hc_current_epoch();
+	hc_read_generations(info->deps, info->ndeps, ranges, nranges,
+						l2_asked.miss.gens, l2_asked.miss.rseqs);
+	blob = hc_l2_lookup(key, info->deps, info->ndeps, &l2_asked.miss.stamp,
+						&l2_asked.redis_spent_us, len);
+	if (blob != NULL &&
+		!hc_entry_fits((hcEntryHeader *) blob, key, tupdesc, info->deps,
+					   info->ndeps, GetCurrentStatementStartTimestamp(),
+					   ttl_s))
+	{
+		pfree(blob);
+		blob = NULL;
+	}
+	if (blob == NULL && l2_asked.miss.stamp.valid)
+		hc_count_redis(HC_R_L2_MISSES, 1);
+	return blob;
+}
+
+/*
  * A hit of a plan that lives across executions (a prepared statement's
  * CachedPlan or a plan kept by plan_reuse.c), served without initialising
  * the plan, using its stub (plan_stub.c).  Everything the plan's
@@ -509,7 +580,7 @@ try_stub_hit(QueryDesc *qd, int eflags)
 	const hcPlanInfo *memo;
 	const hcPlanStub *stub;
 	const hcPlanInfo *info = NULL;
-	const hcEntryHeader *hdr;
+	const hcEntryHeader *volatile hdr = NULL;
 	hcQueryState *volatile st = NULL;
 	PlannedStmt *real = qd->plannedstmt;
 	hcKey		key;
@@ -517,8 +588,11 @@ try_stub_hit(QueryDesc *qd, int eflags)
 	hcKeyRange	ranges[HC_MAX_RANGES];
 	int			nranges;
 	int			lookup_id;
-	volatile int desc_id;
-	int			filling_id;
+	volatile int desc_id = -1;
+	int			filling_id = -1;
+	char	   *volatile l2_blob = NULL;
+	Size		l2_len = 0;
+	volatile bool served = false;
 	int			i;
 
 	if (eflags != 0 || qd->instrument_options != 0 || !hc_client_statement() ||
@@ -530,28 +604,47 @@ try_stub_hit(QueryDesc *qd, int eflags)
 	if (decide_for(qd, real, memo, stub->tupdesc, CurrentMemoryContext,
 				   eflags, &info, &key, &ttl_s) != HC_BYPASS_NONE)
 		return false;
-	if (!hc_l1_readable())
-		return false;
 	nranges = hc_key_ranges_compute(info, qd->params, ranges);
-	hdr = hc_l1_lookup(&key, &lookup_id, &filling_id);
+	if (hc_l1_readable())
+	{
+		hdr = hc_l1_lookup(&key, &lookup_id, &filling_id);
+		if (hdr != NULL)
+			desc_id = lookup_id;
+	}
+
+	/*
+	 * No L1 entry, and nobody here computing it: ask L2 now, so that its
+	 * hit skips the plan's start too.  The blob lives in the portal's
+	 * memory.
+	 */
+	if (hdr == NULL && filling_id < 0 && !hc_plan_known_cheap(info) &&
+		l2_worthwhile_for(info, qd))
+	{
+		l2_blob = stub_l2_lookup(qd, info, &key, ranges, nranges,
+								 stub->tupdesc, ttl_s, &l2_len);
+		hdr = (const hcEntryHeader *) l2_blob;
+	}
 	if (hdr == NULL)
 		return false;
-	desc_id = lookup_id;
+
 	PG_TRY();
 	{
 		bool		usable;
 
-		usable = hc_entry_matches(hdr, &key, stub->tupdesc, info->deps,
-								  info->ndeps, ranges, nranges,
-								  hc_current_epoch(),
-								  GetCurrentStatementStartTimestamp(), ttl_s) &&
+		usable = (l2_blob != NULL ||
+				  hc_entry_matches(hdr, &key, stub->tupdesc, info->deps,
+								   info->ndeps, ranges, nranges,
+								   hc_current_epoch(),
+								   GetCurrentStatementStartTimestamp(),
+								   ttl_s)) &&
 			ExecCheckRTPerms(real->rtable, false);
 		for (i = 0; usable && i < stub->nfuncs; i++)
 			usable = pg_proc_aclcheck(stub->funcs[i], GetUserId(),
 									  ACL_EXECUTE) == ACLCHECK_OK;
 		if (!usable)
 		{
-			hc_l1_release(desc_id);
+			if (desc_id >= 0)
+				hc_l1_release(desc_id);
 			desc_id = -1;
 		}
 		else
@@ -562,6 +655,7 @@ try_stub_hit(QueryDesc *qd, int eflags)
 			start_chained(qd, eflags);
 			hc_stub_result_type(stub, qd);
 			st = new_state(qd, info, &key, ttl_s, ranges, nranges);
+			served = true;
 		}
 	}
 	PG_CATCH();
@@ -571,12 +665,27 @@ try_stub_hit(QueryDesc *qd, int eflags)
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	if (desc_id < 0)
+	if (!served)
 		return false;
 
-	/* from here the state's cleanup releases the pin */
-	start_replay(st, hdr, desc_id);
-	hc_count_hit(info->deps, info->ndeps);
+	if (l2_blob != NULL)
+	{
+		int			no_placeholder = -1;
+
+		if (hc_l1_storable())
+			keep_l2_hit(&key, info, l2_blob, l2_len, &l2_asked.miss, ranges,
+						nranges, l2_asked.epoch, qd->snapshot,
+						&no_placeholder);
+		l2_asked.qd = NULL;
+		start_replay(st, hdr, -1);
+		hc_count_l2_hit(info->deps, info->ndeps);
+	}
+	else
+	{
+		/* from here the state's cleanup releases the pin */
+		start_replay(st, hdr, desc_id);
+		hc_count_hit(info->deps, info->ndeps);
+	}
 	hc_query_count_hit(info, qd, hc_entry_exec_ms(hdr));
 	elog(DEBUG2, "hybridcache: hit served without starting the plan");
 	return true;
@@ -594,7 +703,10 @@ hc_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	top_select = exec_nesting == 0 && utility_nesting == 0 && !explain_only &&
 		queryDesc->operation == CMD_SELECT && hc_enabled;
 	if (top_select)
+	{
+		l2_asked.qd = NULL;
 		hc_plan_reuse_starting(queryDesc);
+	}
 	if (top_select && try_stub_hit(queryDesc, eflags))
 		return;
 
@@ -696,23 +808,61 @@ try_hit(hcQueryState *st, int *filling_id)
  * else the mean of its misses in the query statistics; -1 when unknown.
  */
 static double
+expected_exec_ms_of(const hcPlanInfo *info, QueryDesc *qd)
+{
+	if (info->measured > 0)
+		return info->last_exec_ms;
+	return hc_query_mean_exec_ms(qd);
+}
+
+static double
 expected_exec_ms(hcQueryState *st)
 {
-	if (st->info->measured > 0)
-		return st->info->last_exec_ms;
-	return hc_query_mean_exec_ms(st->qd);
+	return expected_exec_ms_of(st->info, st->qd);
 }
 
 /* Is a Redis round trip worth it for this statement? */
 static bool
-l2_worthwhile(hcQueryState *st)
+l2_worthwhile_for(const hcPlanInfo *info, QueryDesc *qd)
 {
 	double		ms;
 
 	if (hc_redis_target == NULL)
 		return false;
-	ms = expected_exec_ms(st);
+	ms = expected_exec_ms_of(info, qd);
 	return ms < 0 || ms >= hc_l2_min_exec_time_ms;
+}
+
+static bool
+l2_worthwhile(hcQueryState *st)
+{
+	return l2_worthwhile_for(st->info, st->qd);
+}
+
+/*
+ * Where L1 takes stores, keep an L2 hit there too when the local store
+ * check proves it current; miss: the generations read before the lookup.
+ * *placeholder_id (this statement's single-flight placeholder, or -1) is
+ * filled or abandoned.
+ */
+static void
+keep_l2_hit(const hcKey *key, const hcPlanInfo *info, char *blob, Size len,
+			const hcMissState *miss, const hcKeyRange *ranges, int nranges,
+			uint64 epoch, Snapshot snapshot, int *placeholder_id)
+{
+	int			id = *placeholder_id;
+
+	*placeholder_id = -1;
+	if (hc_store_allowed(info->deps, miss->gens, info->ndeps, ranges,
+						 miss->rseqs, nranges, epoch, snapshot) &&
+		hc_entry_restamp((hcEntryHeader *) blob, miss->gens, ranges,
+						 miss->rseqs, nranges, epoch))
+	{
+		if (hc_l1_store(key, blob, len, id))
+			hc_count_store();
+	}
+	else if (id >= 0)
+		hc_l1_abandon(id);
 }
 
 /*
@@ -751,27 +901,9 @@ try_l2_hit(hcQueryState *st)
 
 	hdr = (hcEntryHeader *) blob;
 	if (hc_l1_storable())
-	{
-		if (hc_store_allowed(info->deps, st->miss->gens, info->ndeps,
-							 st->ranges, st->miss->rseqs, st->nranges,
-							 st->epoch, qd->snapshot) &&
-			hc_entry_restamp(hdr, st->miss->gens, st->ranges,
-							 st->miss->rseqs, st->nranges, st->epoch))
-		{
-			int			placeholder_id = st->placeholder_id;
-
-			st->placeholder_id = -1;
-			if (hc_l1_store(&st->key, blob, len, placeholder_id))
-				hc_count_store();
-		}
-		else if (st->placeholder_id >= 0)
-		{
-			int			placeholder_id = st->placeholder_id;
-
-			st->placeholder_id = -1;
-			hc_l1_abandon(placeholder_id);
-		}
-	}
+		keep_l2_hit(&st->key, info, blob, len, st->miss, st->ranges,
+					st->nranges, st->epoch, qd->snapshot,
+					&st->placeholder_id);
 
 	start_replay(st, hdr, -1);
 	hc_count_l2_hit(info->deps, info->ndeps);
@@ -891,26 +1023,29 @@ begin_run(hcQueryState *st, ScanDirection direction, uint64 count)
 		return;
 	}
 
-	st->miss = MemoryContextAllocZero(qd->estate->es_query_cxt,
-									  sizeof(hcMissState));
-
 	/*
 	 * The generations this result will be valid for; read after the
-	 * snapshot and before L2 is asked (see try_l2_hit).
+	 * snapshot and before L2 is asked (see try_l2_hit), unless
+	 * try_stub_hit() read them for its own L2 lookup.
 	 */
-	pg_memory_barrier();
-	st->epoch = hc_current_epoch();
-	hc_read_generations(info->deps, info->ndeps, st->ranges, st->nranges,
-						st->miss->gens, st->miss->rseqs);
+	if (!st->l2_asked)
+	{
+		st->miss = MemoryContextAllocZero(qd->estate->es_query_cxt,
+										  sizeof(hcMissState));
+		pg_memory_barrier();
+		st->epoch = hc_current_epoch();
+		hc_read_generations(info->deps, info->ndeps, st->ranges, st->nranges,
+							st->miss->gens, st->miss->rseqs);
+	}
 
 	/* announce the computation so identical misses wait for it */
 	if (l1_readable && count == 0 && filling_id < 0 &&
 		hc_single_flight_timeout_ms > 0)
 		st->placeholder_id = hc_l1_claim(&st->key);
 
-	if (l2_worthwhile(st))
+	if (st->l2_asked || l2_worthwhile(st))
 	{
-		if (try_l2_hit(st))
+		if (!st->l2_asked && try_l2_hit(st))
 			return;
 		/* single-flight across servers, for full runs (see lease_ms()) */
 		if (st->miss->stamp.valid && count == 0 &&

@@ -90,6 +90,51 @@ for my $v (3 .. 6)
 	$primary->safe_psql('postgres', $q);
 }
 
+# (b2) One session on the standby, whose plan is kept (plan_reuse.c): its
+# L2 hits skip the plan's start, a stub standing in; a write on the primary
+# is never missed; and the miss after it asks Redis once, not again after
+# the plan's start.
+my $qk = 'SELECT grp, sum(val) FROM items WHERE grp < 4 GROUP BY grp ORDER BY grp';
+sub uncached { return $primary->safe_psql('postgres', "/* hybridcache: off */ $qk"); }
+sub mget_calls
+{
+	my ($n) = $redis->cli('INFO', 'commandstats') =~ /cmdstat_mget:calls=(\d+)/;
+	return $n // 0;
+}
+my $before_k = uncached();
+$primary->safe_psql('postgres', $qk);
+my $bg = $standby->background_psql('postgres', on_error_stop => 0);
+$bg->query('SET client_min_messages = debug2');
+reset_stats($standby);
+my ($all_right, $stub_hits) = (1, 0);
+for (1 .. 4)
+{
+	$bg->{stderr} = '';
+	$all_right = 0 if $bg->query($qk) ne $before_k;
+	$stub_hits++ if $bg->{stderr} =~ /hit served without starting the plan/;
+}
+ok($all_right, 'kept plan on the standby: correct results');
+is(l2stats($standby, 'l2_hits, l2_misses'), '4|0', 'kept plan on the standby: L2 hits');
+cmp_ok($stub_hits, '>=', 1, 'kept plan on the standby: L2 hits without starting the plan');
+$primary->safe_psql('postgres', 'UPDATE items SET val = 5 WHERE id = 33');
+$primary->wait_for_catchup($standby);
+my $after_k = uncached();
+isnt($after_k, $before_k, 'the write changed the result');
+reset_stats($standby);
+my $mget0 = mget_calls();
+is($bg->query($qk), $after_k, 'kept plan after a write: new result');
+is(mget_calls() - $mget0, 1, 'kept plan after a write: one lookup');
+is(l2stats($standby, 'l2_hits, l2_misses'), '0|1', 'kept plan after a write: an L2 miss');
+$primary->safe_psql('postgres', $qk);
+$bg->{stderr} = '';
+is($bg->query($qk), $after_k, 'kept plan, stored again: result');
+like($bg->{stderr}, qr/hit served without starting the plan/,
+	'kept plan, stored again: an L2 hit without starting the plan');
+is(l2stats($standby, 'l2_hits, l2_misses'), '1|1', 'kept plan, stored again: counted');
+$bg->quit;
+# the write made the entry of $q out of date too: store it again
+$primary->safe_psql('postgres', $q);
+
 # Lookups run no script: MGET of the heartbeat, epoch and generations,
 # GETRANGE of the entry and PTTL of the lease.  Registrations run theirs by
 # SHA1 (EVALSHA), never as text (EVAL).
