@@ -15,7 +15,7 @@
  * end (at most every HC_QUERY_FLUSH_MS), when the list is full, at exit,
  * and before it reads the statistics itself.  The shared table has
  * hybridcache.max_query_stats entries; when it is full the least used
- * 5 % make room, removed together.
+ * 5 % make room, removed together (see evict_least_used()).
  *
  * Copyright (c) 2026, hybridcache developers
  *
@@ -45,6 +45,7 @@
 #define HC_LOCAL_QUERIES	32
 #define HC_QUERY_FLUSH_MS	100
 #define HC_QUERY_EVICT_PERCENT	5
+#define HC_QUERY_USAGE_DECAY	0.99
 
 typedef struct hcQueryKey
 {
@@ -70,11 +71,20 @@ typedef struct hcQueryEntry
 {
 	hcQueryKey	key;
 	int64		queryid;
+	double		usage;			/* shared only: lookups, decayed by evictions */
 	hcQueryCounters c;
 	char		query[HC_QUERY_TEXT_LEN];
 } hcQueryEntry;
 
 static HTAB *query_stats = NULL;
+
+/* state of the shared table, under HC_LOCK_QUERY_STATS */
+typedef struct hcQueryShared
+{
+	double		usage_init;		/* usage a new entry starts with */
+} hcQueryShared;
+
+static hcQueryShared *query_shared = NULL;
 
 static hcQueryEntry local_queries[HC_LOCAL_QUERIES];
 static int	nlocal_queries = 0;
@@ -86,14 +96,20 @@ PG_FUNCTION_INFO_V1(hybridcache_query_stats);
 Size
 hc_query_stats_shmem_size(void)
 {
-	return hash_estimate_size(hc_max_query_stats, sizeof(hcQueryEntry));
+	return add_size(hash_estimate_size(hc_max_query_stats, sizeof(hcQueryEntry)),
+					MAXALIGN(sizeof(hcQueryShared)));
 }
 
 void
 hc_query_stats_shmem_init(void)
 {
 	HASHCTL		info;
+	bool		found;
 
+	query_shared = ShmemInitStruct("hybridcache query statistics state",
+								   sizeof(hcQueryShared), &found);
+	if (!found)
+		query_shared->usage_init = 1.0;
 	memset(&info, 0, sizeof(info));
 	info.keysize = sizeof(hcQueryKey);
 	info.entrysize = sizeof(hcQueryEntry);
@@ -109,17 +125,15 @@ flush_at_exit(int code, Datum arg)
 	hc_query_stats_flush(true);
 }
 
-/* Order entries least used first: fewest lookups, then oldest use. */
+/* Order entries least used first: lowest usage, then oldest use. */
 static int
 usage_cmp(const void *a, const void *b)
 {
 	const hcQueryEntry *x = *(hcQueryEntry *const *) a;
 	const hcQueryEntry *y = *(hcQueryEntry *const *) b;
-	int64		ux = x->c.hits + x->c.misses;
-	int64		uy = y->c.hits + y->c.misses;
 
-	if (ux != uy)
-		return ux < uy ? -1 : 1;
+	if (x->usage != y->usage)
+		return x->usage < y->usage ? -1 : 1;
 	if (x->c.last_used != y->c.last_used)
 		return x->c.last_used < y->c.last_used ? -1 : 1;
 	return 0;
@@ -130,8 +144,12 @@ usage_cmp(const void *a, const void *b)
  * HC_QUERY_EVICT_PERCENT of its entries in one scan, so that a workload
  * with more query texts than the table holds (literals in the simple
  * protocol, without query IDs) pays one scan per that many new entries,
- * not one per entry.  Without memory for the sort, only the least used
- * entry goes.  Caller holds the lock exclusively.
+ * not one per entry.  Usage is the entry's lookups, decayed here by
+ * HC_QUERY_USAGE_DECAY each time, and a new entry starts at the median
+ * usage: counted from zero, every new entry would be the least used one,
+ * and new queries would only ever make room for each other.  Without
+ * memory for the sort, only the least used entry goes.  Caller holds the
+ * lock exclusively.
  */
 static void
 evict_least_used(void)
@@ -162,8 +180,14 @@ evict_least_used(void)
 		return;
 	}
 	qsort(all, n, sizeof(hcQueryEntry *), usage_cmp);
-	for (i = 0; i < n && i < Max(n * HC_QUERY_EVICT_PERCENT / 100, 1); i++)
-		hash_search(query_stats, &all[i]->key, HASH_REMOVE, NULL);
+	query_shared->usage_init = Max(all[n / 2]->usage, 1.0);
+	for (i = 0; i < n; i++)
+	{
+		if (i < Max(n * HC_QUERY_EVICT_PERCENT / 100, 1))
+			hash_search(query_stats, &all[i]->key, HASH_REMOVE, NULL);
+		else
+			all[i]->usage *= HC_QUERY_USAGE_DECAY;
+	}
 	pfree(all);
 }
 
@@ -201,9 +225,11 @@ hc_query_stats_flush(bool force)
 		if (!found)
 		{
 			memset(&s->c, 0, sizeof(s->c));
+			s->usage = query_shared->usage_init;
 			s->queryid = l->queryid;
 			memcpy(s->query, l->query, HC_QUERY_TEXT_LEN);
 		}
+		s->usage += l->c.hits + l->c.misses;
 		s->c.hits += l->c.hits;
 		s->c.misses += l->c.misses;
 		s->c.stores += l->c.stores;
@@ -361,6 +387,7 @@ hc_query_stats_reset(void)
 	hash_seq_init(&seq, query_stats);
 	while ((e = hash_seq_search(&seq)) != NULL)
 		hash_search(query_stats, &e->key, HASH_REMOVE, NULL);
+	query_shared->usage_init = 1.0;
 	LWLockRelease(&hc_locks[HC_LOCK_QUERY_STATS].lock);
 }
 

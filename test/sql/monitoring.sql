@@ -60,6 +60,17 @@ SELECT format('SELECT %s AS n, v FROM m WHERE id = 3', g) FROM generate_series(1
 SELECT count(*) BETWEEN 950 AND 999 AS made_room FROM hybridcache_query_stats();
 SELECT hits, misses FROM hybridcache_query_stats() WHERE query = 'SELECT v FROM m WHERE id = 2';
 SELECT count(*) FROM hybridcache_query_stats() WHERE query LIKE 'SELECT 1100 AS n,%';
+-- new texts are not the first to go: a new row starts at the median usage,
+-- so 200 new texts used once displace 1,000 older ones used twice
+SELECT hybridcache_reset_stats();
+\set ECHO none
+\o /dev/null
+SELECT format('SELECT %s AS j, v FROM m WHERE id = 4', g)
+FROM generate_series(1, 1000) g, generate_series(1, 2) r ORDER BY g \gexec
+SELECT format('SELECT %s AS k, v FROM m WHERE id = 4', g) FROM generate_series(1, 200) g \gexec
+\o
+\set ECHO all
+SELECT count(*) FROM hybridcache_query_stats() WHERE query LIKE 'SELECT % AS k,%';
 
 -- everything resets together
 SELECT hybridcache_reset_stats();
