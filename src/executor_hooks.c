@@ -517,6 +517,45 @@ start_chained(QueryDesc *queryDesc, int eflags)
 }
 
 /*
+ * The local generations (and epoch) a result will be valid for: read after
+ * the snapshot and before L2 is asked (see try_l2_hit).
+ */
+static void
+read_local_generations(const hcPlanInfo *info, const hcKeyRange *ranges,
+					   int nranges, hcMissState *miss, uint64 *epoch)
+{
+	pg_memory_barrier();
+	*epoch = hc_current_epoch();
+	hc_read_generations(info->deps, info->ndeps, ranges, nranges,
+						miss->gens, miss->rseqs);
+}
+
+/*
+ * Ask L2 for key; returns the blob of a current entry that fits the
+ * statement (row type tupdesc, TTL ttl_s), palloc'd, or NULL, counting an
+ * L2 miss when Redis answered.  stamp receives what Redis answered.
+ */
+static char *
+fetch_l2_entry(const hcKey *key, const hcPlanInfo *info, TupleDesc tupdesc,
+			   int ttl_s, hcL2Stamp *stamp, int64 *spent_us, Size *len)
+{
+	char	   *blob;
+
+	blob = hc_l2_lookup(key, info->deps, info->ndeps, stamp, spent_us, len);
+	if (blob != NULL &&
+		!hc_entry_fits((hcEntryHeader *) blob, key, tupdesc, info->deps,
+					   info->ndeps, GetCurrentStatementStartTimestamp(),
+					   ttl_s))
+	{
+		pfree(blob);
+		blob = NULL;
+	}
+	if (blob == NULL && stamp->valid)
+		hc_count_redis(HC_R_L2_MISSES, 1);
+	return blob;
+}
+
+/*
  * L2 for try_stub_hit(): reads the local generations first, after the
  * snapshot and before Redis as begin_run() does, then asks Redis.
  * Returns a current entry's blob, palloc'd, or NULL; what was read stays
@@ -527,28 +566,13 @@ stub_l2_lookup(QueryDesc *qd, const hcPlanInfo *info, const hcKey *key,
 			   const hcKeyRange *ranges, int nranges, TupleDesc tupdesc,
 			   int ttl_s, Size *len)
 {
-	char	   *blob;
-
 	l2_asked.qd = qd;
 	l2_asked.key = *key;
 	l2_asked.redis_spent_us = 0;
-	pg_memory_barrier();
-	l2_asked.epoch = hc_current_epoch();
-	hc_read_generations(info->deps, info->ndeps, ranges, nranges,
-						l2_asked.miss.gens, l2_asked.miss.rseqs);
-	blob = hc_l2_lookup(key, info->deps, info->ndeps, &l2_asked.miss.stamp,
-						&l2_asked.redis_spent_us, len);
-	if (blob != NULL &&
-		!hc_entry_fits((hcEntryHeader *) blob, key, tupdesc, info->deps,
-					   info->ndeps, GetCurrentStatementStartTimestamp(),
-					   ttl_s))
-	{
-		pfree(blob);
-		blob = NULL;
-	}
-	if (blob == NULL && l2_asked.miss.stamp.valid)
-		hc_count_redis(HC_R_L2_MISSES, 1);
-	return blob;
+	read_local_generations(info, ranges, nranges, &l2_asked.miss,
+						   &l2_asked.epoch);
+	return fetch_l2_entry(key, info, tupdesc, ttl_s, &l2_asked.miss.stamp,
+						  &l2_asked.redis_spent_us, len);
 }
 
 /*
@@ -881,20 +905,10 @@ try_l2_hit(hcQueryState *st)
 	char	   *blob;
 	Size		len;
 
-	blob = hc_l2_lookup(&st->key, info->deps, info->ndeps, &st->miss->stamp,
-						&st->redis_spent_us, &len);
-	if (blob != NULL &&
-		!hc_entry_fits((hcEntryHeader *) blob, &st->key, qd->tupDesc,
-					   info->deps, info->ndeps,
-					   GetCurrentStatementStartTimestamp(), st->ttl_s))
-	{
-		pfree(blob);
-		blob = NULL;
-	}
+	blob = fetch_l2_entry(&st->key, info, qd->tupDesc, st->ttl_s,
+						  &st->miss->stamp, &st->redis_spent_us, &len);
 	if (blob == NULL)
 	{
-		if (st->miss->stamp.valid)
-			hc_count_redis(HC_R_L2_MISSES, 1);
 		MemoryContextSwitchTo(oldcxt);
 		return false;
 	}
@@ -1023,19 +1037,13 @@ begin_run(hcQueryState *st, ScanDirection direction, uint64 count)
 		return;
 	}
 
-	/*
-	 * The generations this result will be valid for; read after the
-	 * snapshot and before L2 is asked (see try_l2_hit), unless
-	 * try_stub_hit() read them for its own L2 lookup.
-	 */
+	/* unless try_stub_hit() read them for its own L2 lookup */
 	if (!st->l2_asked)
 	{
 		st->miss = MemoryContextAllocZero(qd->estate->es_query_cxt,
 										  sizeof(hcMissState));
-		pg_memory_barrier();
-		st->epoch = hc_current_epoch();
-		hc_read_generations(info->deps, info->ndeps, st->ranges, st->nranges,
-							st->miss->gens, st->miss->rseqs);
+		read_local_generations(info, st->ranges, st->nranges, st->miss,
+							   &st->epoch);
 	}
 
 	/* announce the computation so identical misses wait for it */

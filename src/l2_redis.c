@@ -214,8 +214,8 @@ static bool worker_reconnected = false;
  * Lookup, when an epoch or generation is missing (lookup_plain() does the
  * rest without a script): the heartbeat must exist and have been written
  * to this very Redis process (ARGV[3] is its run_id: a heartbeat restored
- * from an old snapshot does not count); returns {1, epoch, gens..., value, lease},
- * where value is 0 when absent, -1 when too large, -2 when not a string,
+ * from an old snapshot does not count); returns {1, epoch, gens..., value,
+ * lease}, where value is 0 when absent, -1 when too large, -2 when not a string,
  * and lease the milliseconds left of the primary's lease on computing
  * this result (KEYS[4]), 0 when there is none.  Missing generations (and
  * epoch) start at a random value, never at a value an old entry could
@@ -946,7 +946,6 @@ redis_exec(hcRedisCmd *cmds, int ncmds, redisReply **replies,
 		   TimestampTz deadline, bool interruptible)
 {
 	int			i;
-
 	char	   *resp;
 	size_t		resp_len;
 	bool		appended;
