@@ -179,6 +179,11 @@ evict_least_used(void)
 			hash_search(query_stats, &victim->key, HASH_REMOVE, NULL);
 		return;
 	}
+	if (n == 0)
+	{
+		pfree(all);
+		return;
+	}
 	qsort(all, n, sizeof(hcQueryEntry *), usage_cmp);
 	query_shared->usage_init = Max(all[n / 2]->usage, 1.0);
 	for (i = 0; i < n; i++)
